@@ -1,0 +1,63 @@
+"""The public entry points :func:`load` and :func:`loads`.
+
+>>> arch = loads("network n() { input x[4]\\n x -> linear(2) }")
+>>> arch.num_params
+10
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from resgraph.elaborate import elaborate
+from resgraph.errors import ResgraphError, Span, did_you_mean
+from resgraph.ir import Architecture
+from resgraph.program import Limits, Program, load_program, read_file
+
+
+def load(path: str, network: str | None = None, *, limits: Limits | None = None,
+         **params: Any) -> Architecture:
+    """Load ``path`` and elaborate one network; ``params`` override network parameters."""
+    limits = limits or Limits()
+    text = read_file(path, limits)
+    return _build(load_program(text, path, limits), network, params, limits)
+
+
+def loads(text: str, network: str | None = None, *, file: str = "<string>",
+          limits: Limits | None = None, **params: Any) -> Architecture:
+    """Like :func:`load`, from a string (``use`` paths are relative to the current directory)."""
+    limits = limits or Limits()
+    return _build(load_program(text, file, limits), network, params, limits)
+
+
+def pick_network(prog: Program, network: str | None) -> str:
+    """The network to build: the one asked for, or the file's only network."""
+    names = list(prog.networks)
+    if network is not None:
+        if network not in prog.networks:
+            raise ResgraphError("RG216", f"no network '{network}' in {prog.file}; it defines "
+                                f"{', '.join(names) or 'no network'}"
+                                f"{did_you_mean(network, names)}")
+        return network
+    if not names:
+        raise ResgraphError("RG216", f"{prog.file} defines no network (only blocks and lets)",
+                            Span(prog.file, 1, 1, 1, 1))
+    if len(names) > 1:
+        second = prog.networks[names[1]]
+        raise ResgraphError("RG216", f"{prog.file} defines several networks "
+                            f"({', '.join(names)}); choose one with --network NAME "
+                            "(Python: network=...)", second.span)
+    return names[0]
+
+
+def _build(prog: Program, network: str | None, params: dict[str, Any],
+           limits: Limits) -> Architecture:
+    name = pick_network(prog, network)
+    defn = prog.networks[name]
+    known = [p.name for p in defn.params]
+    for key in params:
+        if key not in known:
+            raise ResgraphError("RG217", f"network '{name}' has no parameter '{key}'"
+                                f"{did_you_mean(key, known)} (parameters: "
+                                f"{', '.join(known) or 'none'})")
+    return elaborate(prog, defn, params, limits)

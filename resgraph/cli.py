@@ -1,0 +1,150 @@
+"""The ``resgraph`` command line: it parses options, loads the file, and hands over to a stage.
+
+Each stage module provides ``cli_main(arch, args) -> int``; torch is imported only by
+``compile`` and ``train``. User errors print ``FILE:LINE:COL: error[CODE]: ...`` with
+the source line and a caret, and exit 1; ``--debug`` shows the traceback too.
+
+>>> main(["check", "examples/resnet18.rg"])  # doctest: +SKIP
+examples/resnet18.rg: ok: network resnet18, 70 nodes, 11,689,512 params ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import Any
+
+from resgraph.errors import ResgraphError
+from resgraph.ir import Architecture
+from resgraph.program import Limits
+
+STAGES = {"analyze": "resgraph.analyze", "render": "resgraph.render",
+          "compile": "resgraph.lower", "train": "resgraph.train"}
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("file", metavar="FILE", help="a .rg architecture file")
+    p.add_argument("--network", "-n", metavar="N", help="which network, if the file has several")
+    p.add_argument("--set", "-s", dest="sets", metavar="K=V", action="append", default=[],
+                   help="override a network parameter (repeatable), e.g. --set classes=10")
+    p.add_argument("--debug", action="store_true", help="show Python tracebacks")
+    g = p.add_argument_group("limits")
+    defaults = Limits()
+    for name in ("max_nodes", "max_repeat", "max_nesting", "max_file_bytes", "max_use_depth",
+                 "max_int_bits"):
+        g.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name),
+                       metavar="N", help=f"(default {getattr(defaults, name):,})")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for every subcommand."""
+    parser = argparse.ArgumentParser(
+        prog="resgraph", description="Check, analyse, draw, compile and train network "
+        "architectures written in the resgraph language.")
+    parser.add_argument("--version", action="version", version="resgraph 0.1.0")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("check", help="parse and check a file; print a one-line summary")
+    _common(p)
+
+    p = sub.add_parser("analyze", help="exact paths, depth, parameters and MACs")
+    _common(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--blocks", action="store_true", help="add the per-block table")
+    p.add_argument("--units", action="store_true",
+                   help="show path lengths in units (residual/highway/dense units traversed)")
+    p.add_argument("--plot", metavar="FILE.png", help="draw the path-length distribution")
+
+    p = sub.add_parser("render", help="draw the network (svg png pdf dot mmd)")
+    _common(p)
+    p.add_argument("-o", "--output", required=True, metavar="OUT",
+                   help="output file; its extension picks the format")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--collapse", dest="collapse", action="store_true", default=None,
+                      help="draw runs of identical blocks once (default for large graphs)")
+    mode.add_argument("--expand", dest="collapse", action="store_false",
+                      help="draw every block instance")
+    p.add_argument("--depth", type=int, default=None, metavar="N",
+                   help="expand block structure only N levels deep")
+    p.add_argument("--shapes", action="store_true", help="label edges with tensor shapes")
+    p.add_argument("--params", action="store_true", help="show parameter counts on nodes")
+    p.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="layout direction")
+
+    p = sub.add_parser("compile", help="write a standalone PyTorch package (GraphModule)")
+    _common(p)
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+
+    p = sub.add_parser("train", help="train on a built-in data set (digits)")
+    _common(p)
+    p.add_argument("--data", default="digits", choices=("digits",), help="data set")
+    p.add_argument("--epochs", type=int, default=10, metavar="N")
+    p.add_argument("--batch-size", type=int, default=64, metavar="B")
+    p.add_argument("--lr", type=float, default=None, metavar="LR",
+                   help="learning rate (default: 1e-3 for Adam)")
+    p.add_argument("--seed", type=int, default=0, metavar="S")
+    p.add_argument("--device", default=None, metavar="D", help="cpu, cuda, cuda:1 ...")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    return parser
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    """``["classes=10", "mode=fast"]`` → ``{"classes": 10, "mode": "fast"}``."""
+    from resgraph.evaluate import Scope, evaluate
+    from resgraph.parse import parse
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, eq, value = item.partition("=")
+        key = key.strip()
+        if not eq or not key.isidentifier():
+            raise ResgraphError("RG218", f"bad --set '{item}': expected NAME=VALUE, "
+                                "e.g. --set classes=10")
+        try:
+            expr = parse(f"let _ = {value}", f"--set {key}").items[0]
+            out[key] = evaluate(expr.value, Scope({}), word_ok=True)  # type: ignore[union-attr]
+        except (ResgraphError, IndexError, AttributeError):
+            raise ResgraphError("RG218", f"bad --set value for '{key}': {value!r} is not a "
+                                "number, a word, true/false or a list") from None
+    return out
+
+
+def load_from_args(args: argparse.Namespace) -> Architecture:
+    """Load the file named on the command line with its --network, --set and limits."""
+    from resgraph.api import load
+
+    limits = Limits(**{k: getattr(args, k) for k in Limits.__dataclass_fields__})
+    return load(args.file, args.network, limits=limits, **parse_sets(args.sets))
+
+
+def check_main(arch: Architecture, args: argparse.Namespace) -> int:
+    ins = ", ".join(f"{k} {list(v)}" for k, v in arch.inputs.items())
+    outs = ", ".join(f"{k} {list(v)}" for k, v in arch.outputs.items())
+    print(f"{args.file}: ok: network {arch.name}, {len(arch.graph)} nodes, "
+          f"{arch.num_params:,} params; {ins} -> {outs}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; returns the exit code (0 ok, 1 user error, 2 bad usage)."""
+    args = build_parser().parse_args(argv)
+    try:
+        arch = load_from_args(args)
+        if args.command == "check":
+            return check_main(arch, args)
+        module = importlib.import_module(STAGES[args.command])
+        return int(module.cli_main(arch, args))
+    except ResgraphError as exc:
+        if args.debug:
+            traceback.print_exc()
+        print(str(exc), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("resgraph: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

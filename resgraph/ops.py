@@ -1,0 +1,442 @@
+"""The op registry: every op declared once, as data.
+
+Each :class:`OpSpec` holds an op's argument signature, shape rule, parameter
+count, MACs, weighted-layer count, diagram label and the name of its torch
+lowering (a function of that name in :mod:`resgraph.torch_ops`). Analysis,
+rendering and lowering all read the same entry, so their figures cannot drift.
+
+>>> spec = OPS["conv"]
+>>> spec.shape([(3, 224, 224)], {"out": 64, "k": 7, "stride": 2, "pad": 3, "dilation": 1,
+...                                "groups": 1})
+(64, 112, 112)
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+Shape = tuple[int, ...]
+Args = dict[str, Any]
+
+REQUIRED = object()
+
+
+class OpError(Exception):
+    """A shape or argument problem inside an op rule; elaboration adds the location."""
+
+    def __init__(self, message: str, code: str = "RG401") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class ArgSpec:
+    """One argument: name, type (int float bool word ints bias dim any) and default.
+
+    A callable default is computed from the other arguments (``pad=k//2``).
+    """
+
+    name: str
+    type: str
+    default: Any = REQUIRED
+    choices: tuple[str, ...] = ()
+    minimum: float | None = None
+
+
+def _zero(ins: list[Shape], out: Shape, a: Args) -> int:
+    return 0
+
+
+@dataclass(frozen=True)
+class OpSpec:
+    """Everything about one op. ``internal`` ops are created by elaboration, never typed."""
+
+    name: str
+    args: tuple[ArgSpec, ...]
+    shape: Callable[[list[Shape], Args], Shape]
+    label: Callable[[Args, list[Shape], Shape], str]
+    params: Callable[[list[Shape], Shape, Args], int] = _zero
+    macs: Callable[[list[Shape], Shape, Args], int] = _zero
+    weighted: int = 0
+    internal: bool = False
+    input_dtype: str = "float"
+    doc: str = ""
+    lower: str = field(default="")
+
+    @property
+    def lowering(self) -> str:
+        """Name of the function in :mod:`resgraph.torch_ops` that lowers this op."""
+        return self.lower or self.name
+
+    def signature(self) -> str:
+        """``conv(out, k=3, stride=1, ...)`` for messages and docs."""
+        parts = []
+        for a in self.args:
+            if a.default is REQUIRED:
+                parts.append(a.name)
+            else:
+                d = a.default
+                shown = "auto" if callable(d) else _show(d)
+                parts.append(f"{a.name}={shown}")
+        return f"{self.name}({', '.join(parts)})"
+
+
+def _show(v: Any) -> str:
+    if v is None:
+        return "none"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def _prod(xs: Any) -> int:
+    return math.prod(int(x) for x in xs)
+
+
+def _spatial_rank(x: Shape, op: str) -> int:
+    rank = len(x) - 1
+    if rank not in (1, 2, 3):
+        raise OpError(f"{op} needs an input of shape [C, L], [C, H, W] or [C, D, H, W], "
+                      f"got {_fmt(x)}", "RG402")
+    return rank
+
+
+def _per_dim(v: Any, rank: int, name: str) -> tuple[int, ...]:
+    if isinstance(v, list):
+        if len(v) != rank:
+            raise OpError(f"'{name}' has {len(v)} values but the input has {rank} spatial "
+                          "dimensions", "RG303")
+        return tuple(v)
+    return (v,) * rank
+
+
+def _fmt(shape: Shape) -> str:
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def _window_out(size: int, k: int, s: int, p: int, d: int = 1) -> int:
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _window_shape(x: Shape, a: Args, op: str, channels: int) -> Shape:
+    rank = _spatial_rank(x, op)
+    ks = _per_dim(a["k"], rank, "k")
+    ss = _per_dim(a["stride"], rank, "stride")
+    ps = _per_dim(a["pad"], rank, "pad")
+    ds = _per_dim(a.get("dilation", 1), rank, "dilation")
+    out = []
+    for size, k, s, p, d in zip(x[1:], ks, ss, ps, ds):
+        o = _window_out(size, k, s, p, d)
+        if o < 1:
+            raise OpError(f"{op} with kernel {k}, stride {s}, padding {p} leaves nothing "
+                          f"of an input of size {size} (input {_fmt(x)})", "RG403")
+        out.append(o)
+    return (channels, *out)
+
+
+def _one(ins: list[Shape]) -> Shape:
+    return ins[0]
+
+
+def _same(ins: list[Shape], a: Args) -> Shape:
+    return ins[0]
+
+
+def _kernel_text(k: Any, rank: int) -> str:
+    ks = _per_dim(k, rank, "k")
+    return "×".join(str(v) for v in ks)
+
+
+# ---------------------------------------------------------------- conv
+
+
+def _conv_shape(ins: list[Shape], a: Args) -> Shape:
+    x = ins[0]
+    _spatial_rank(x, "conv")
+    g = a["groups"]
+    if x[0] % g or a["out"] % g:
+        raise OpError(f"conv groups={g} must divide the input channels ({x[0]}) and the "
+                      f"output channels ({a['out']})", "RG404")
+    return _window_shape(x, a, "conv", a["out"])
+
+
+def _conv_params(ins: list[Shape], out: Shape, a: Args) -> int:
+    x = ins[0]
+    k = _prod(_per_dim(a["k"], len(x) - 1, "k"))
+    return a["out"] * (x[0] // a["groups"]) * k + (a["out"] if a["bias"] is True else 0)
+
+
+def _conv_macs(ins: list[Shape], out: Shape, a: Args) -> int:
+    x = ins[0]
+    k = _prod(_per_dim(a["k"], len(x) - 1, "k"))
+    return _prod(out) * (x[0] // a["groups"]) * k
+
+
+def _conv_label(a: Args, ins: list[Shape], out: Shape) -> str:
+    rank = max(len(ins[0]) - 1, 1)
+    text = f"conv {_kernel_text(a['k'], rank)}, {a['out']}"
+    s = a["stride"]
+    if s != 1:
+        text += f", /{s}" if not isinstance(s, list) else f", /{'×'.join(map(str, s))}"
+    if a["groups"] != 1:
+        text += f", g{a['groups']}"
+    if a["dilation"] != 1:
+        text += f", d{a['dilation']}"
+    return text
+
+
+# ---------------------------------------------------------------- norms
+
+
+def _bn_shape(ins: list[Shape], a: Args) -> Shape:
+    if len(ins[0]) not in (1, 2, 3, 4):
+        raise OpError(f"bn needs [C], [C, L], [C, H, W] or [C, D, H, W], got {_fmt(ins[0])}",
+                      "RG402")
+    return ins[0]
+
+
+def _channel_affine(ins: list[Shape], out: Shape, a: Args) -> int:
+    return 2 * ins[0][0]
+
+
+def _groupnorm_shape(ins: list[Shape], a: Args) -> Shape:
+    c = ins[0][0]
+    if c % a["groups"]:
+        raise OpError(f"groupnorm groups={a['groups']} must divide the {c} channels", "RG404")
+    return ins[0]
+
+
+def _last_affine(ins: list[Shape], out: Shape, a: Args) -> int:
+    return 2 * ins[0][-1]
+
+
+# ---------------------------------------------------------------- linear & friends
+
+
+def _linear_shape(ins: list[Shape], a: Args) -> Shape:
+    return (*ins[0][:-1], a["out"])
+
+
+def _linear_params(ins: list[Shape], out: Shape, a: Args) -> int:
+    return ins[0][-1] * a["out"] + (a["out"] if a["bias"] is True else 0)
+
+
+def _linear_macs(ins: list[Shape], out: Shape, a: Args) -> int:
+    return _prod(ins[0]) * a["out"]
+
+
+def _embedding_shape(ins: list[Shape], a: Args) -> Shape:
+    if len(ins[0]) != 1:
+        raise OpError(f"embedding needs token ids of shape [T], got {_fmt(ins[0])}", "RG402")
+    return (ins[0][0], a["dim"])
+
+
+def _seq_shape(op: str) -> Callable[[list[Shape], Args], Shape]:
+    def rule(ins: list[Shape], a: Args) -> Shape:
+        if len(ins[0]) != 2:
+            raise OpError(f"{op} needs a sequence of shape [T, d], got {_fmt(ins[0])}", "RG402")
+        if op == "attention" and ins[0][1] % a["heads"]:
+            raise OpError(f"attention: heads={a['heads']} must divide the model width "
+                          f"{ins[0][1]}", "RG404")
+        return ins[0]
+    return rule
+
+
+def _attention_params(ins: list[Shape], out: Shape, a: Args) -> int:
+    d = ins[0][1]
+    return 4 * d * d + 4 * d
+
+
+def _attention_macs(ins: list[Shape], out: Shape, a: Args) -> int:
+    t, d = ins[0]
+    return 4 * t * d * d + 2 * t * t * d
+
+
+# ---------------------------------------------------------------- pooling & reshaping
+
+
+def _pool_shape(op: str) -> Callable[[list[Shape], Args], Shape]:
+    def rule(ins: list[Shape], a: Args) -> Shape:
+        x = ins[0]
+        rank = _spatial_rank(x, op)
+        for k, p in zip(_per_dim(a["k"], rank, "k"), _per_dim(a["pad"], rank, "pad")):
+            if p > k // 2:
+                raise OpError(f"{op}: pad={p} must be at most half the kernel size {k}",
+                              "RG405")
+        return _window_shape(x, a, op, x[0])
+    return rule
+
+
+def _pool_label(op: str) -> Callable[[Args, list[Shape], Shape], str]:
+    def label(a: Args, ins: list[Shape], out: Shape) -> str:
+        rank = max(len(ins[0]) - 1, 1)
+        text = f"{op} {_kernel_text(a['k'], rank)}"
+        if a["stride"] != 1:
+            text += f", /{a['stride']}"
+        return text
+    return label
+
+
+def _gap_shape(ins: list[Shape], a: Args) -> Shape:
+    x = ins[0]
+    rank = _spatial_rank(x, "gap")
+    return (x[0],) + (1,) * rank
+
+
+def _flatten_shape(ins: list[Shape], a: Args) -> Shape:
+    return (_prod(ins[0]),)
+
+
+def _upsample_shape(ins: list[Shape], a: Args) -> Shape:
+    x = ins[0]
+    rank = _spatial_rank(x, "upsample")
+    allowed = {1: ("nearest", "linear"), 2: ("nearest", "bilinear", "bicubic"),
+               3: ("nearest", "trilinear")}[rank]
+    if a["mode"] not in allowed:
+        raise OpError(f"upsample mode={a['mode']} does not fit a {rank}-D input; use one of "
+                      + ", ".join(allowed), "RG405")
+    return (x[0], *(int(math.floor(s * a["scale"])) for s in x[1:]))
+
+
+def _softmax_shape(ins: list[Shape], a: Args) -> Shape:
+    rank = len(ins[0])
+    if not -rank <= a["dim"] < rank:
+        raise OpError(f"softmax dim={a['dim']} is out of range for an input of rank {rank} "
+                      "(batch excluded)", "RG405")
+    return ins[0]
+
+
+# ---------------------------------------------------------------- merges (internal)
+
+
+def _add_shape(ins: list[Shape], a: Args) -> Shape:
+    for s in ins[1:]:
+        if s != ins[0]:
+            raise OpError(f"cannot add {_fmt(ins[0])} and {_fmt(s)}", "RG410")
+    return ins[0]
+
+
+def _concat_shape(ins: list[Shape], a: Args) -> Shape:
+    first = ins[0]
+    for s in ins[1:]:
+        if len(s) != len(first) or s[1:] != first[1:]:
+            raise OpError(f"cannot concatenate {_fmt(first)} and {_fmt(s)} on channels: "
+                          "all but the channel dimension must match", "RG411")
+    return (sum(s[0] for s in ins), *first[1:])
+
+
+def _gate_shape(ins: list[Shape], a: Args) -> Shape:
+    if len(ins[0]) not in (1, 2, 3, 4):
+        raise OpError(f"a highway gate needs a vector or a feature map, got {_fmt(ins[0])}",
+                      "RG402")
+    return ins[0]
+
+
+def _gate_params(ins: list[Shape], out: Shape, a: Args) -> int:
+    c = ins[0][0] if len(ins[0]) > 1 else ins[0][0]
+    return c * c + c
+
+
+def _gate_macs(ins: list[Shape], out: Shape, a: Args) -> int:
+    return _prod(ins[0]) * ins[0][0]
+
+
+def _pad_shape(ins: list[Shape], a: Args) -> Shape:
+    x = ins[0]
+    stride = a["stride"]
+    return (a["channels"], *((s - 1) // stride + 1 for s in x[1:]))
+
+
+# ---------------------------------------------------------------- the table
+
+
+def _const(text: str) -> Callable[[Args, list[Shape], Shape], str]:
+    return lambda a, ins, out: text
+
+
+_BIAS = ArgSpec("bias", "bias", "auto")
+
+
+def _pad_default(a: Args) -> Any:
+    k, d = a["k"], a.get("dilation", 1)
+    if isinstance(k, list):
+        return [dd * (kk - 1) // 2 for kk, dd in zip(k, _per_dim(d, len(k), "dilation"))]
+    return d * (k - 1) // 2 if isinstance(d, int) else k // 2
+
+
+_SPECS: list[OpSpec] = [
+    OpSpec("conv", (ArgSpec("out", "int", minimum=1), ArgSpec("k", "ints", 3, minimum=1),
+                    ArgSpec("stride", "ints", 1, minimum=1), ArgSpec("pad", "ints", _pad_default,
+                                                                     minimum=0),
+                    ArgSpec("groups", "int", 1, minimum=1),
+                    ArgSpec("dilation", "ints", 1, minimum=1), _BIAS),
+           _conv_shape, _conv_label, _conv_params, _conv_macs, weighted=1,
+           doc="ConvNd (1-D/2-D/3-D from the input rank)"),
+    OpSpec("bn", (ArgSpec("eps", "float", 1e-5, minimum=0), ArgSpec("momentum", "float", 0.1)),
+           _bn_shape, _const("bn"), _channel_affine, doc="BatchNormNd"),
+    OpSpec("layernorm", (ArgSpec("eps", "float", 1e-5, minimum=0),),
+           _same, _const("layernorm"), _last_affine, doc="LayerNorm over the last dim"),
+    OpSpec("groupnorm", (ArgSpec("groups", "int", minimum=1), ArgSpec("eps", "float", 1e-5)),
+           _groupnorm_shape, lambda a, i, o: f"groupnorm {a['groups']}", _channel_affine,
+           doc="GroupNorm"),
+    OpSpec("linear", (ArgSpec("out", "int", minimum=1), _BIAS),
+           _linear_shape, lambda a, i, o: f"linear {a['out']}", _linear_params, _linear_macs,
+           weighted=1, doc="Linear on the last dim"),
+    *[OpSpec(n, (), _same, _const(n), doc=f"{n} activation") for n in
+      ("relu", "gelu", "silu", "sigmoid", "tanh")],
+    OpSpec("identity", (), _same, _const("identity"), doc="passes its input through",
+           input_dtype="any"),
+    OpSpec("softmax", (ArgSpec("dim", "int", -1),), _softmax_shape, _const("softmax"),
+           doc="Softmax"),
+    OpSpec("dropout", (ArgSpec("p", "float", 0.5, minimum=0),), _same,
+           lambda a, i, o: f"dropout {a['p']:g}", doc="Dropout"),
+    OpSpec("maxpool", (ArgSpec("k", "ints", minimum=1),
+                       ArgSpec("stride", "ints", lambda a: a["k"], minimum=1),
+                       ArgSpec("pad", "ints", 0, minimum=0)),
+           _pool_shape("maxpool"), _pool_label("maxpool"), doc="MaxPoolNd"),
+    OpSpec("avgpool", (ArgSpec("k", "ints", minimum=1),
+                       ArgSpec("stride", "ints", lambda a: a["k"], minimum=1),
+                       ArgSpec("pad", "ints", 0, minimum=0)),
+           _pool_shape("avgpool"), _pool_label("avgpool"), doc="AvgPoolNd"),
+    OpSpec("gap", (), _gap_shape, _const("global avgpool"), doc="AdaptiveAvgPoolNd(1)"),
+    OpSpec("flatten", (), _flatten_shape, _const("flatten"), doc="flatten all but the batch"),
+    OpSpec("upsample", (ArgSpec("scale", "float", 2, minimum=0),
+                        ArgSpec("mode", "word", "nearest",
+                                ("nearest", "linear", "bilinear", "bicubic", "trilinear"))),
+           _upsample_shape, lambda a, i, o: f"upsample ×{a['scale']:g}", doc="Upsample"),
+    OpSpec("embedding", (ArgSpec("num", "int", minimum=1), ArgSpec("dim", "int", minimum=1)),
+           _embedding_shape, lambda a, i, o: f"embedding {a['num']}×{a['dim']}",
+           lambda ins, out, a: a["num"] * a["dim"], weighted=1, input_dtype="long",
+           doc="Embedding ([T] long → [T, dim])"),
+    OpSpec("posembed", (), _seq_shape("posembed"), _const("+ pos. embedding"),
+           lambda ins, out, a: _prod(ins[0]), doc="learned positional embedding, added"),
+    OpSpec("attention", (ArgSpec("heads", "int", minimum=1), ArgSpec("causal", "bool", False),
+                         ArgSpec("dropout", "float", 0.0, minimum=0)),
+           _seq_shape("attention"),
+           lambda a, i, o: f"{'causal ' if a['causal'] else ''}attention ×{a['heads']}",
+           _attention_params, _attention_macs, weighted=2,
+           doc="multi-head self-attention, fused qkv"),
+    # internal: made by elaboration
+    OpSpec("input", (ArgSpec("name", "any"),), _same, lambda a, i, o: a["name"],
+           internal=True, input_dtype="any"),
+    OpSpec("add", (ArgSpec("drop_path", "float", 0.0, minimum=0),), _add_shape,
+           lambda a, i, o: "+" if not a["drop_path"] else f"+ (drop {a['drop_path']:g})",
+           internal=True),
+    OpSpec("concat", (), _concat_shape, _const("concat"), internal=True),
+    OpSpec("gate", (ArgSpec("gate_bias", "float", -2.0),), _gate_shape,
+           _const("T"), _gate_params, _gate_macs, internal=True),
+    OpSpec("highway", (), lambda ins, a: _add_shape(ins[:2], a),
+           _const("H·T + x·(1−T)"), internal=True),
+    OpSpec("pad", (ArgSpec("stride", "int"), ArgSpec("channels", "int")), _pad_shape,
+           lambda a, i, o: f"pad → {a['channels']}, /{a['stride']}", internal=True),
+]
+
+OPS: dict[str, OpSpec] = {s.name: s for s in _SPECS}
+USER_OPS: tuple[str, ...] = tuple(s.name for s in _SPECS if not s.internal)
+NORM_OPS = frozenset({"bn", "groupnorm", "layernorm"})

@@ -1,0 +1,346 @@
+"""Text → AST: the lark LALR parser, a transformer to dataclasses, and friendly syntax errors.
+
+>>> mod = parse("network n() { input x[4]\\n x -> linear(2) }", "n.rg")
+>>> [type(s).__name__ for s in mod.items[0].body]
+['Input', 'ChainStmt']
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from importlib import resources
+from typing import Any
+
+from lark import Lark, Token, Transformer, v_args
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+
+from resgraph import ast
+from resgraph.errors import ResgraphError, Span, remember_source
+
+MAX_FILE_BYTES = 10_000_000
+
+
+@functools.lru_cache(maxsize=1)
+def _parser() -> Lark:
+    text = resources.files("resgraph").joinpath("grammar/resgraph.lark").read_text()
+    return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=True,
+                cache=False)
+
+
+def parse(text: str, file: str = "<string>", *, max_bytes: int = MAX_FILE_BYTES) -> ast.Module:
+    """Parse resgraph source text into an :class:`ast.Module`; raise ResgraphError on bad syntax."""
+    remember_source(file, text)
+    if len(text) > max_bytes:
+        raise ResgraphError(
+            "RG001", f"file is {len(text):,} bytes, over the limit of {max_bytes:,} "
+            "(raise it with --max-file-bytes or limits=Limits(max_file_bytes=...))",
+            Span(file, 1, 1, 1, 2))
+    try:
+        tree = _parser().parse(text)
+    except UnexpectedInput as exc:
+        raise _syntax_error(exc, text, file) from None
+    items = _ToAst(file).transform(tree)
+    module = ast.Module(file, items.children if hasattr(items, "children") else items)
+    _check_statement_breaks(module, text)
+    return module
+
+
+# ---------------------------------------------------------------- tree → AST
+
+
+def _span(file: str, meta: Any) -> Span:
+    if getattr(meta, "empty", True) and not hasattr(meta, "line"):
+        return Span(file, 1, 1, 1, 1)
+    return Span(file, meta.line, meta.column, meta.end_line, meta.end_column)
+
+
+def _tok_span(file: str, tok: Token) -> Span:
+    return Span(file, tok.line, tok.column, tok.end_line or tok.line,
+                tok.end_column or tok.column + len(tok))
+
+
+_UNESCAPE = re.compile(r"\\(.)")
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """Builds AST dataclasses, one method per grammar rule."""
+
+    def __init__(self, file: str) -> None:
+        super().__init__()
+        self.file = file
+
+    def _s(self, meta: Any) -> Span:
+        return _span(self.file, meta)
+
+    def start(self, meta: Any, items: list) -> list:
+        return [i for i in items if i is not None]
+
+    def use_stmt(self, meta: Any, c: list) -> ast.Use:
+        return ast.Use(_string(c[0]), self._s(meta))
+
+    def let_stmt(self, meta: Any, c: list) -> ast.Let:
+        return ast.Let(str(c[0]), c[1], self._s(meta))
+
+    def _definition(self, kind: str, meta: Any, c: list) -> ast.Definition:
+        return ast.Definition(kind, str(c[0]), c[1] or [], c[2], self._s(meta), self.file)
+
+    def block_def(self, meta: Any, c: list) -> ast.Definition:
+        return self._definition("block", meta, c)
+
+    def network_def(self, meta: Any, c: list) -> ast.Definition:
+        return self._definition("network", meta, c)
+
+    def params(self, meta: Any, c: list) -> list:
+        return [p for p in c if p is not None]
+
+    def param(self, meta: Any, c: list) -> ast.Param:
+        return ast.Param(str(c[0]), c[1], self._s(meta))
+
+    def body(self, meta: Any, c: list) -> list:
+        return [s for s in c if s is not None]
+
+    def input_stmt(self, meta: Any, c: list) -> ast.Input:
+        dtype = c[2]
+        return ast.Input(str(c[0]), c[1] or [], str(dtype) if dtype is not None else None,
+                         self._s(meta), _tok_span(self.file, dtype) if dtype is not None else None)
+
+    def output_stmt(self, meta: Any, c: list) -> ast.Output:
+        return ast.Output([(str(t), _tok_span(self.file, t)) for t in c], self._s(meta))
+
+    def assign_stmt(self, meta: Any, c: list) -> ast.Assign:
+        return ast.Assign(str(c[0]), c[1], self._s(meta))
+
+    def edge_stmt(self, meta: Any, c: list) -> ast.Edge:
+        (kind, args, _), src, dst = c
+        return ast.Edge(kind, args, str(src), _tok_span(self.file, src), str(dst),
+                        _tok_span(self.file, dst), self._s(meta))
+
+    def chain_stmt(self, meta: Any, c: list) -> ast.ChainStmt:
+        return ast.ChainStmt(c[0], self._s(meta))
+
+    def endpoint(self, meta: Any, c: list) -> Token:
+        return c[0]
+
+    def chain(self, meta: Any, c: list) -> ast.Chain:
+        return ast.Chain(list(c), self._s(meta))
+
+    def term(self, meta: Any, c: list) -> ast.Term:
+        label, atom, repeat = c
+        return ast.Term(str(label) if label is not None else None, atom, repeat, self._s(meta),
+                        _tok_span(self.file, label) if label is not None else None)
+
+    def call(self, meta: Any, c: list) -> ast.Call:
+        name, args = c
+        return ast.Call(str(name), args, self._s(meta), _tok_span(self.file, name))
+
+    def call_args(self, meta: Any, c: list) -> list:
+        return c[0] or []
+
+    def inref(self, meta: Any, c: list) -> ast.InRef:
+        return ast.InRef(self._s(meta))
+
+    def subchain(self, meta: Any, c: list) -> ast.SubChain:
+        return ast.SubChain(c[0], self._s(meta))
+
+    def group(self, meta: Any, c: list) -> ast.Group:
+        (kind, args, kspan), body = c
+        return ast.Group(kind, args, body, self._s(meta), kspan)
+
+    def conn(self, meta: Any, c: list) -> tuple:
+        return str(c[0]), c[1] or [], _tok_span(self.file, c[0])
+
+    def args(self, meta: Any, c: list) -> list:
+        return [a for a in c if a is not None]
+
+    def arg(self, meta: Any, c: list) -> ast.Arg:
+        return ast.Arg(None, c[0], self._s(meta))
+
+    def kwarg(self, meta: Any, c: list) -> ast.Arg:
+        return ast.Arg(str(c[0]), c[1], self._s(meta))
+
+    def exprs(self, meta: Any, c: list) -> list:
+        return [e for e in c if e is not None]
+
+    # expressions
+    def cond(self, meta: Any, c: list) -> ast.Cond:
+        return ast.Cond(c[0], c[1], c[2], self._s(meta))
+
+    def or_(self, meta: Any, c: list) -> ast.BinOp:
+        return ast.BinOp("or", c[0], c[1], self._s(meta))
+
+    def and_(self, meta: Any, c: list) -> ast.BinOp:
+        return ast.BinOp("and", c[0], c[1], self._s(meta))
+
+    def not_(self, meta: Any, c: list) -> ast.UnaryOp:
+        return ast.UnaryOp("not", c[0], self._s(meta))
+
+    def compare(self, meta: Any, c: list) -> ast.BinOp:
+        return ast.BinOp(str(c[1]), c[0], c[2], self._s(meta))
+
+    def binop(self, meta: Any, c: list) -> ast.BinOp:
+        return ast.BinOp(str(c[1]), c[0], c[2], self._s(meta))
+
+    def unop(self, meta: Any, c: list) -> ast.UnaryOp:
+        return ast.UnaryOp(str(c[0]), c[1], self._s(meta))
+
+    def pow(self, meta: Any, c: list) -> ast.BinOp:
+        return ast.BinOp("**", c[0], c[2], self._s(meta))
+
+    def index(self, meta: Any, c: list) -> ast.Index:
+        return ast.Index(c[0], c[1], self._s(meta))
+
+    def attr(self, meta: Any, c: list) -> ast.Attr:
+        return ast.Attr(c[0], str(c[1]), self._s(meta))
+
+    def number(self, meta: Any, c: list) -> ast.Literal:
+        text = str(c[0])
+        is_float = any(ch in text for ch in ".eE")
+        return ast.Literal(float(text) if is_float else int(text), self._s(meta))
+
+    def string(self, meta: Any, c: list) -> ast.Literal:
+        return ast.Literal(_string(c[0]), self._s(meta))
+
+    def true(self, meta: Any, c: list) -> ast.Literal:
+        return ast.Literal(True, self._s(meta))
+
+    def false(self, meta: Any, c: list) -> ast.Literal:
+        return ast.Literal(False, self._s(meta))
+
+    def none(self, meta: Any, c: list) -> ast.Literal:
+        return ast.Literal(None, self._s(meta))
+
+    def var(self, meta: Any, c: list) -> ast.Var:
+        return ast.Var(str(c[0]), self._s(meta))
+
+    def fcall(self, meta: Any, c: list) -> ast.FuncCall:
+        return ast.FuncCall(str(c[0]), c[1] or [], self._s(meta))
+
+    def list(self, meta: Any, c: list) -> ast.ListExpr:
+        return ast.ListExpr(c[0] or [], self._s(meta))
+
+
+def _string(tok: Token) -> str:
+    return _UNESCAPE.sub(r"\1", str(tok)[1:-1])
+
+
+# ---------------------------------------------------------------- syntax errors
+
+_TOKEN_NAMES = {
+    "RPAR": "')'", "LPAR": "'('", "RBRACE": "'}'", "LBRACE": "'{'", "RSQB": "']'",
+    "LSQB": "'['", "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "NAME": "a name",
+    "NUMBER": "a number", "STRING": "a string", "_ARROW": "'->'", "SEMICOLON": "';'",
+    "STAR": "'*'", "DOT": "'.'", "IN": "'in'", "CONN": "a connection kind",
+}
+
+
+def _describe(tok: Token | None) -> str:
+    if tok is None or tok.type == "$END":
+        return "end of file"
+    return f"'{tok}'"
+
+
+def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> ResgraphError:
+    line, col = getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1
+    if isinstance(exc, UnexpectedCharacters):
+        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
+        hint = ""
+        if ch in "`$@!?\\;'" or ch == "'":
+            hint = " (strings use double quotes; no Python is evaluated)" if ch == "'" else ""
+        return ResgraphError("RG002", f"unexpected character {ch!r}{hint}",
+                             Span(file, line, col, line, col + 1))
+    tok = getattr(exc, "token", None)
+    expected = set(getattr(exc, "expected", set()) or getattr(exc, "accepts", set()) or ())
+    if isinstance(exc, UnexpectedEOF) or (tok is not None and tok.type == "$END"):
+        line, col = _end_position(text)
+        return ResgraphError("RG003", f"unexpected end of file; {_missing(expected)}",
+                             Span(file, line, col, line, col + 1))
+    assert isinstance(exc, UnexpectedToken)
+    span = _tok_span(file, tok)
+    message = _message_for(tok, expected)
+    return ResgraphError("RG004", message, span)
+
+
+def _missing(expected: set[str]) -> str:
+    for closing in ("RBRACE", "RPAR", "RSQB"):
+        if closing in expected:
+            return f"missing {_TOKEN_NAMES[closing]}"
+    return "the file stops in the middle of a statement"
+
+
+def _message_for(tok: Token, expected: set[str]) -> str:
+    got = _describe(tok)
+    if "RPAR" in expected and tok.type not in ("COMMA",):
+        if tok.type in ("LBRACE", "RBRACE", "_ARROW", "NAME", "CONN", "IN"):
+            return f"missing ')' before {got}"
+    if "RSQB" in expected and tok.type in ("RPAR", "RBRACE", "_ARROW"):
+        return f"missing ']' before {got}"
+    if tok.type == "_ARROW":
+        return "'->' must follow an op, a block, a group or a node name"
+    if tok.type == "EQUAL" and "EQUAL" not in expected:
+        return "unexpected '='; labels use ':' inside a chain (`name: op`), " \
+               "and `name = chain` only starts a statement"
+    if tok.type == "LBRACE":
+        return "unexpected '{'; only block, network, residual, highway and dense open a body"
+    if tok.type == "RBRACE" and "RBRACE" not in expected:
+        return "unexpected '}'; there is no open '{' here"
+    if tok.type in ("NUMBER", "STRING") and ("NAME" in expected or "LPAR" in expected):
+        return f"unexpected {got}; expected an op, a block or a node name"
+    names = sorted(_TOKEN_NAMES.get(e, repr(e.lower()) if e.isupper() else f"'{e}'")
+                   for e in expected if not e.startswith("__") or e == "_ARROW")
+    shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
+    return f"unexpected {got}; expected {shown}" if shown else f"unexpected {got}"
+
+
+def _end_position(text: str) -> tuple[int, int]:
+    stripped = text.rstrip()
+    line = stripped.count("\n") + 1
+    col = len(stripped) - (stripped.rfind("\n") + 1) + 1
+    return line, max(col, 1)
+
+
+def _check_statement_breaks(module: ast.Module, text: str) -> None:
+    """Two chains on one line with no ';' between them almost always lack a '->'."""
+    lines = text.splitlines()
+    for item in module.items:
+        if not isinstance(item, ast.Definition):
+            continue
+        _check_body(item.body, lines, module.file)
+
+
+def _check_body(body: list, lines: list[str], file: str) -> None:
+    for prev, stmt in zip(body, body[1:]):
+        for chain in _chains(prev):
+            _check_body_terms(chain, lines, file)
+        if not isinstance(stmt, ast.ChainStmt):
+            continue
+        first = stmt.chain.terms[0]
+        if first.label is not None or not isinstance(first.atom, ast.Call):
+            continue
+        if prev.span.end_line != stmt.span.line:
+            continue
+        between = lines[stmt.span.line - 1][prev.span.end_column - 1:stmt.span.column - 1]
+        if ";" not in between:
+            raise ResgraphError("RG005", "expected '->' between two ops "
+                                "(or ';' to start a new statement)",
+                                Span(file, stmt.span.line, stmt.span.column, stmt.span.line,
+                                     first.atom.name_span.end_column))
+    if body:
+        for chain in _chains(body[-1]):
+            _check_body_terms(chain, lines, file)
+
+
+def _chains(stmt: Any) -> list[ast.Chain]:
+    if isinstance(stmt, (ast.ChainStmt, ast.Assign)):
+        return [stmt.chain]
+    return []
+
+
+def _check_body_terms(chain: ast.Chain, lines: list[str], file: str) -> None:
+    for term in chain.terms:
+        atom = term.atom
+        if isinstance(atom, ast.Group):
+            _check_body(atom.body, lines, file)
+        elif isinstance(atom, ast.SubChain):
+            _check_body_terms(atom.chain, lines, file)
