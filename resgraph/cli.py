@@ -119,6 +119,18 @@ def load_from_args(args: argparse.Namespace) -> Architecture:
     return load(args.file, args.network, limits=limits, **parse_sets(args.sets))
 
 
+def _blocks_only(args: argparse.Namespace) -> str | None:
+    """For a file that only defines blocks and lets, the summary ``check`` prints."""
+    from resgraph.program import load_program, read_file
+
+    limits = Limits(**{k: getattr(args, k) for k in Limits.__dataclass_fields__})
+    prog = load_program(read_file(args.file, limits), args.file, limits)
+    if prog.networks:
+        return None
+    blocks = ", ".join(prog.blocks) or "none"
+    return f"{args.file}: ok: no network; blocks: {blocks}; lets: {len(prog.values)}"
+
+
 def check_main(arch: Architecture, args: argparse.Namespace) -> int:
     ins = ", ".join(f"{k} {list(v)}" for k, v in arch.inputs.items())
     outs = ", ".join(f"{k} {list(v)}" for k, v in arch.outputs.items())
@@ -131,6 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 user error, 2 bad usage)."""
     args = build_parser().parse_args(argv)
     try:
+        if args.command == "check" and args.network is None and not args.sets:
+            library = _blocks_only(args)
+            if library is not None:
+                print(library)
+                return 0
         arch = load_from_args(args)
         if args.command == "check":
             return check_main(arch, args)

@@ -514,10 +514,15 @@ class Elaborator:
         feats = [x]
         for i in range(layers):
             inp = x if i == 0 else self.concat(feats, gr.span, nm)
-            layer_nm = self.new_scope(nm, "dense_layer", "layer", f"layer {i}", ("layer",),
-                                      gr.span, None, i)
-            child = Frame({}, None, fr.in_node, self.graph, self.queried, parent=fr)
-            h = self.body(gr.body, child, layer_nm, inp)
+            single = _single_block_call(gr.body, self.program)
+            if single is not None:
+                h = self.instantiate(self.program.blocks[single.name], single, inp, fr, nm,
+                                     None, i)
+            else:
+                layer_nm = self.new_scope(nm, "dense_layer", "layer", f"layer {i}", ("layer",),
+                                          gr.span, None, i)
+                child = Frame({}, None, fr.in_node, self.graph, self.queried, parent=fr)
+                h = self.body(gr.body, child, layer_nm, inp)
             if h is None or h == inp:
                 raise ResgraphError("RG212", "a dense layer must compute something: the body "
                                     "of dense { ... } is empty", gr.span)
@@ -552,11 +557,11 @@ class Elaborator:
                                None, None, preferred="downsample")
         inner.counter = [0]
         if len(xs) == 1:
-            proj = self.node("linear", {"out": target[0], "bias": "auto"},
+            proj = self.node("linear", {"out": target[0], "bias": False},
                              [(x, "residual", 0)], span, inner, index=inner.slot())
         else:
             proj = self.node("conv", {"out": target[0], "k": 1, "stride": stride, "pad": 0,
-                                      "groups": 1, "dilation": 1, "bias": "auto"},
+                                      "groups": 1, "dilation": 1, "bias": False},
                              [(x, "residual", 0)], span, inner, index=inner.slot())
         if not args["shortcut_bn"]:
             return proj
@@ -768,6 +773,17 @@ def _positional_shown(c: ast.Call, values: dict[str, Any], defn: ast.Definition)
 class _KwShow(Word):
     def __new__(cls, name: str, value: Any) -> _KwShow:
         return super().__new__(cls, f"{name}={show(value)}")
+
+
+def _single_block_call(body: Sequence[ast.Stmt], program: Program) -> ast.Call | None:
+    """The block call when a body is exactly one unlabelled, unrepeated block instance."""
+    if len(body) != 1 or not isinstance(body[0], ast.ChainStmt):
+        return None
+    terms = body[0].chain.terms
+    if len(terms) != 1 or terms[0].label is not None or terms[0].repeat is not None:
+        return None
+    atom = terms[0].atom
+    return atom if isinstance(atom, ast.Call) and atom.name in program.blocks else None
 
 
 def _stride(xs: tuple[int, ...], target: tuple[int, ...]) -> int | None:
