@@ -747,9 +747,15 @@ def _fmt(shape: Sequence[int]) -> str:
 
 
 def _signature(what: str, specs: Sequence[ArgSpec]) -> str:
-    parts = [s.name if s.default is REQUIRED else
-             f"{s.name}={'auto' if callable(s.default) else show(s.default)}" for s in specs]
+    parts = [s.name if s.default is REQUIRED else f"{s.name}={_default_text(s.default)}"
+             for s in specs]
     return f"{what}({', '.join(parts)})"
+
+
+def _default_text(default: Any) -> str:
+    if callable(default):
+        return "auto"
+    return show(Word(default) if isinstance(default, str) else default)
 
 
 def _kind_text(kind: str, merge: str) -> str:

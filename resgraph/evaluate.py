@@ -166,8 +166,8 @@ class _Eval:
 
     def check(self, v: Any, span: Span) -> Any:
         if isinstance(v, int) and not isinstance(v, bool) and v.bit_length() > self.max_bits:
-            raise self.err(f"number too large (over {self.max_bits} bits); the limit is "
-                           "set by limits=Limits(max_int_bits=...)", span, "RG304")
+            raise self.err(f"number too large (over {self.max_bits} bits); raise it with "
+                           "--max-int-bits or limits=Limits(max_int_bits=...)", span, "RG304")
         if isinstance(v, float) and not math.isfinite(v):
             raise self.err("result is not a finite number", span, "RG304")
         return v
@@ -211,7 +211,7 @@ class _Eval:
                 return self.check(float(a), e.span) ** b
             if abs(a) > 1 and b * math.log2(abs(a)) > self.max_bits:
                 raise self.err(f"number too large ({a} ** {b} has over {self.max_bits} bits); "
-                               "the limit is set by limits=Limits(max_int_bits=...)",
+                               "raise it with --max-int-bits or limits=Limits(max_int_bits=...)",
                                e.span, "RG304")
             return a ** b
         try:
