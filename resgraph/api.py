@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from resgraph.elaborate import elaborate
@@ -20,14 +23,29 @@ def load(path: str, network: str | None = None, *, limits: Limits | None = None,
     """Load ``path`` and elaborate one network; ``params`` override network parameters."""
     limits = limits or Limits()
     text = read_file(path, limits)
-    return _build(load_program(text, path, limits), network, params, limits)
+    with _no_gc():
+        return _build(load_program(text, path, limits), network, params, limits)
 
 
 def loads(text: str, network: str | None = None, *, file: str = "<string>",
           limits: Limits | None = None, **params: Any) -> Architecture:
     """Like :func:`load`, from a string (``use`` paths are relative to the current directory)."""
     limits = limits or Limits()
-    return _build(load_program(text, file, limits), network, params, limits)
+    with _no_gc():
+        return _build(load_program(text, file, limits), network, params, limits)
+
+
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector: elaboration makes many long-lived objects and
+    repeated full collections would make it quadratic in network size."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def pick_network(prog: Program, network: str | None) -> str:
