@@ -161,6 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("resgraph: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # e.g. `resgraph analyze ... | head`
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":
