@@ -15,6 +15,7 @@ parameters and MACs.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -30,7 +31,7 @@ from resgraph.program import Limits, Program
 
 GROUP_ARGS: dict[str, tuple[ArgSpec, ...]] = {
     "residual": (ArgSpec("shortcut", "word", "identity", ("identity", "pad", "project", "conv")),
-                 ArgSpec("drop_path", "float", 0.0, minimum=0),
+                 ArgSpec("drop_path", "float", 0.0, minimum=0, maximum=1),
                  ArgSpec("shortcut_bn", "bool", True)),
     "highway": (ArgSpec("gate_bias", "float", -2.0),),
     "dense": (ArgSpec("layers", "int", minimum=0),),
@@ -42,6 +43,8 @@ EDGE_ARGS: dict[str, tuple[ArgSpec, ...]] = {
     "skip": (ArgSpec("merge", "word", "concat", ("concat", "add")),),
 }
 DTYPES = {"float": "float", "long": "long", "int": "long"}
+MAX_INT = 2**63  # int arguments must fit PyTorch's int64
+MAX_ELEMENTS = 2**56  # no tensor (activation or parameter) may reach this many elements
 
 
 @dataclass
@@ -133,12 +136,25 @@ class Elaborator:
     def new_scope(self, nm: Naming, kind: str, name: str, call: str, key: tuple, span: Span,
                   label: str | None, index: int | None, preferred: str | None = None) -> Naming:
         sid = len(self.scopes)
+        if sid >= self.limits.max_nodes:
+            raise ResgraphError("RG503", f"the network has more than {self.limits.max_nodes:,} "
+                                "block instances (raise the limit with --max-nodes)", span)
         parent = nm.scope if self.scopes else None
         self.scopes[sid] = ScopeInfo(sid, kind, name, call, key, parent, span)
         self.entries[sid] = []
         if parent is not None:
             self.entries[parent].append(_Entry("scope", sid, label, index, name, preferred))
         return Naming(sid, (*nm.chain, sid) if self.scopes and parent is not None else (sid,))
+
+    def name_node(self, nid: int, label: str, nm: Naming) -> None:
+        """``name = chain``: the label also names the last node's module, when that node is
+        an unlabelled node of this scope (not the output of a block instance or group)."""
+        for entry in self.entries[nm.scope]:
+            if entry.kind == "node" and entry.ref == nid:
+                if entry.label is None and entry.index is None:
+                    entry.label = label
+                    self.graph.nodes[nid]["label"] = label
+                return
 
     def name_everything(self) -> None:
         """Give every node and scope its dotted module path (labels, indices, auto names)."""
@@ -204,6 +220,7 @@ class Elaborator:
         if any(d < 1 for d in shape):
             raise ResgraphError("RG403", f"{op} would produce an empty tensor of shape "
                                 f"{_fmt(shape)}", span)
+        _check_size(op, shape, span)
         return tuple(shape)
 
     # ------------------------------------------------------------ arguments
@@ -261,6 +278,7 @@ class Elaborator:
             elif isinstance(stmt, ast.Assign):
                 flow = self.chain(stmt.chain, flow, fr, nm)
                 fr.define(stmt.name, flow, stmt.span)
+                self.name_node(flow, stmt.name, nm)
             elif isinstance(stmt, ast.Edge):
                 self.edge(stmt, fr, nm)
             elif isinstance(stmt, ast.Let):
@@ -296,6 +314,7 @@ class Elaborator:
         if not dims:
             raise ResgraphError("RG301", f"input '{stmt.name}' needs a shape, e.g. "
                                 f"input {stmt.name}[3, 32, 32]", stmt.span)
+        _check_size(f"input '{stmt.name}'", dims, stmt.span)
         dtype = DTYPES.get(stmt.dtype or "float")
         if dtype is None:
             raise ResgraphError("RG301", f"unknown dtype '{stmt.dtype}' (use float or long)"
@@ -354,15 +373,17 @@ class Elaborator:
                     assert isinstance(atom, ast.SubChain)
                     out = self.chain(atom.chain, x, fr, inner)
                 else:
-                    out = self.copies(atom, x, fr, inner, repeat)
+                    out = self.copies(atom, x, fr, inner, repeat, t.repeat.span)
             fr.define(t.label, out, t.label_span)
             return out
         if repeat is None:
             return self.atom(atom, x, fr, nm, label=None, index=nm.slot())
-        return self.copies(atom, x, fr, nm, repeat)
+        return self.copies(atom, x, fr, nm, repeat, t.repeat.span)
 
-    def copies(self, atom: ast.Atom, x: int, fr: Frame, nm: Naming, n: int) -> int:
-        for _ in range(n):
+    def copies(self, atom: ast.Atom, x: int, fr: Frame, nm: Naming, n: int,
+               span: Span) -> int:
+        for i in range(n):
+            before = (len(self.graph), len(self.scopes))
             if isinstance(atom, ast.Call):
                 x = self.atom(atom, x, fr, nm, label=None, index=nm.slot())
             else:
@@ -371,7 +392,21 @@ class Elaborator:
                                        None, nm.slot())
                 child = Frame({}, None, fr.in_node, self.graph, self.queried, parent=fr)
                 x = self.atom(atom, x, child, inner, label=None, index=None, in_copy=True)
+            self.estimate(before, n - i - 1, span, f"{n:,} copies")
         return x
+
+    def estimate(self, before: tuple[int, int], left: int, span: Span, what: str) -> None:
+        """Fail early when ``left`` more copies like the last one would pass the node limit."""
+        if not left:
+            return
+        limit = self.limits.max_nodes
+        nodes = len(self.graph) + (len(self.graph) - before[0]) * left
+        scopes = len(self.scopes) + (len(self.scopes) - before[1]) * left
+        if nodes > limit or scopes > limit:
+            kind = "nodes" if nodes > limit else "block instances"
+            raise ResgraphError("RG503", f"{what} would give the network about "
+                                f"{max(nodes, scopes):,} {kind}, over the limit of {limit:,} "
+                                "(raise it with --max-nodes)", span)
 
     def node_reference(self, atom: ast.Atom, fr: Frame) -> int | None:
         if isinstance(atom, ast.InRef):
@@ -502,7 +537,8 @@ class Elaborator:
             raise ResgraphError("RG410", f"highway: H(x) has shape {_fmt(hs)} but x has "
                                 f"{_fmt(xs)}; a highway unit must keep its input's shape",
                                 span)
-        gate = self.node("gate", {"gate_bias": bias}, [(x, "control", 0)], span, nm)
+        gate = self.node("gate", {"gate_bias": bias}, [(x, "control", 0)], span, nm,
+                         preferred="gate")
         return self.node("highway", {}, [(h, "seq", 1), (x, "highway", 0),
                                          (gate, "control", 0)], span, nm)
 
@@ -511,8 +547,14 @@ class Elaborator:
             raise ResgraphError("RG504", f"dense layers={layers:,} is over the limit of "
                                 f"{self.limits.max_repeat:,} (raise it with --max-repeat)",
                                 gr.span)
+        if layers * (layers + 1) // 2 > self.limits.max_nodes:
+            raise ResgraphError("RG503", f"dense layers={layers:,} would make "
+                                f"{layers * (layers + 1) // 2:,} dense connections, over the "
+                                f"limit of {self.limits.max_nodes:,} (raise it with --max-nodes)",
+                                gr.span)
         feats = [x]
         for i in range(layers):
+            before = (len(self.graph), len(self.scopes))
             inp = x if i == 0 else self.concat(feats, gr.span, nm)
             single = _single_block_call(gr.body, self.program)
             if single is not None:
@@ -527,6 +569,7 @@ class Elaborator:
                 raise ResgraphError("RG212", "a dense layer must compute something: the body "
                                     "of dense { ... } is empty", gr.span)
             feats.append(h)
+            self.estimate(before, layers - i - 1, gr.span, f"dense layers={layers:,}")
         return x if layers == 0 else self.concat(feats, gr.span, nm)
 
     def concat(self, feats: list[int], span: Span, nm: Naming) -> int:
@@ -588,7 +631,7 @@ class Elaborator:
         if g.nodes[b]["op"] == "input":
             raise ResgraphError("RG213", f"'{e.dst}' is an input; nothing can merge into it",
                                 e.dst_span)
-        if nx.has_path(g, b, a):
+        if _reaches(g, b, a):
             raise ResgraphError("RG214", f"this edge would make a cycle: '{e.dst}' is upstream "
                                 f"of '{e.src}' (edges must point downstream)", e.span)
         kind = e.kind
@@ -643,6 +686,10 @@ class Elaborator:
         if g.has_edge(a, m):
             raise ResgraphError("RG213", "this edge repeats an existing one", span)
         src, edge_kind = a, kind
+        if kind == "residual" and args["drop_path"] != g.nodes[m]["args"]["drop_path"]:
+            raise ResgraphError("RG412", f"residual edges into one node must agree on drop_path "
+                                f"(this one says {args['drop_path']:g}, an earlier one "
+                                f"{g.nodes[m]['args']['drop_path']:g})", span)
         if kind == "residual":
             main = next(p for p in g.predecessors(m) if g.edges[p, m]["port"] == 0)
             src = self.shortcut(a, g.nodes[main]["shape"], args, span, nm)
@@ -691,7 +738,12 @@ def bind_params(defn: ast.Definition, given: dict[str, Any], program: Program, l
     env = Scope(values, Scope(program.values))
     for p in defn.params:
         if p.name in given:
-            values[p.name] = given[p.name]
+            v = given[p.name]
+            if isinstance(v, int) and v.bit_length() > limits.max_int_bits:
+                raise ResgraphError("RG304", f"{defn.kind} '{defn.name}': parameter '{p.name}' "
+                                    f"is over {limits.max_int_bits} bits; raise it with "
+                                    "--max-int-bits or limits=Limits(max_int_bits=...)", span)
+            values[p.name] = v
         elif p.default is not None:
             values[p.name] = evaluate(p.default, env, word_ok=True,
                                       max_int_bits=limits.max_int_bits)
@@ -736,10 +788,55 @@ def elaborate(program: Program, defn: ast.Definition, params: dict[str, Any],
         g.nodes[n].pop("merge", None)
     g.graph.update(network=defn.name, inputs=list(state.inputs), outputs=dict(outputs))
     annotate(g)
+    for n in g:
+        if g.nodes[n]["params"] >= MAX_ELEMENTS:
+            node = g.nodes[n]
+            raise ResgraphError("RG407", f"{node['op']} would have {node['params']:,} "
+                                "parameters; a layer must have fewer than 2**56", node["span"])
     return Architecture(defn.name, g, el.scopes, values, program.file)
 
 
 # ---------------------------------------------------------------- helpers
+
+
+def _reaches(g: nx.DiGraph, src: int, dst: int) -> bool:
+    """Whether a path leads from ``src`` to ``dst``: breadth-first from both ends in turn.
+
+    Alternating keeps the cost near the smaller of "below src" and "above dst", so that
+    many edge statements stay cheap whichever end of the network they touch.
+    """
+    if src == dst:
+        return True
+    below, above = {src}, {dst}
+    down, up = [src], [dst]
+    while down and up:
+        nxt = []
+        for n in down:
+            for s in g.successors(n):
+                if s in above:
+                    return True
+                if s not in below:
+                    below.add(s)
+                    nxt.append(s)
+        down = nxt
+        nxt = []
+        for n in up:
+            for p in g.predecessors(n):
+                if p in below:
+                    return True
+                if p not in above:
+                    above.add(p)
+                    nxt.append(p)
+        up = nxt
+    return False
+
+
+def _check_size(what: str, shape: Sequence[int], span: Span) -> None:
+    """Refuse tensors too large for any device (and for PyTorch's int64 sizes)."""
+    n = math.prod(shape)
+    if n >= MAX_ELEMENTS:
+        raise ResgraphError("RG407", f"{what} would produce a tensor of shape {_fmt(shape)} with "
+                            f"{n:,} elements; tensors must have fewer than 2**56", span)
 
 
 def _fmt(shape: Sequence[int]) -> str:
@@ -855,10 +952,16 @@ def _check_type(what: str, spec: ArgSpec, v: Any, span: Span) -> Any:
         if not fixed:
             raise ResgraphError("RG303", f"{what}: '{spec.name}' is an empty list", span)
         v = fixed if isinstance(v, list) else fixed[0]
-    if spec.minimum is not None:
-        for item in v if isinstance(v, list) else [v]:
-            if isinstance(item, (int, float)) and not isinstance(item, bool) \
-                    and item < spec.minimum:
-                raise ResgraphError("RG303", f"{what}: '{spec.name}' must be at least "
-                                    f"{spec.minimum:g}, got {show(item)}", span)
+    for item in v if isinstance(v, list) else [v]:
+        if not isinstance(item, (int, float)) or isinstance(item, bool):
+            continue
+        if spec.minimum is not None and item < spec.minimum:
+            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be at least "
+                                f"{spec.minimum:g}, got {show(item)}", span)
+        if spec.maximum is not None and item > spec.maximum:
+            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be at most "
+                                f"{spec.maximum:g}, got {show(item)}", span)
+        if isinstance(item, int) and item >= MAX_INT:
+            raise ResgraphError("RG303", f"{what}: '{spec.name}' is {item:,}, too large for "
+                                "PyTorch (at most 2**63 - 1)", span)
     return v

@@ -97,7 +97,12 @@ def _located(span: Span | None, text: str, source: str | None) -> str:
     width = 1
     if span.end_line == span.line and span.end_column > span.column:
         width = span.end_column - span.column
-    caret = " " * (span.column - 1) + "^" + "~" * (width - 1)
+    col = span.column - 1
+    if col >= 150:  # a long line: show the part around the column
+        line, col = "..." + line[col - 100:col + 100], 103
+    line = line[:200]
+    width = max(1, min(width, len(line) - col))
+    caret = " " * col + "^" + "~" * (width - 1)
     return f"{head}\n    {line}\n    {caret}"
 
 
@@ -116,7 +121,7 @@ def _source_line(span: Span, source: str | None) -> str | None:
     lines = text.splitlines()
     if not 1 <= span.line <= len(lines):
         return None
-    return lines[span.line - 1].expandtabs(1)[:200]
+    return lines[span.line - 1].expandtabs(1)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

@@ -93,7 +93,7 @@ def show(v: Any) -> str:
     if isinstance(v, Word):
         return str(v)
     if isinstance(v, str):
-        return f'"{v}"'
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, list):
         return "[" + ", ".join(show(x) for x in v) + "]"
     if isinstance(v, NodeRef):
@@ -117,7 +117,7 @@ class _Eval:
                            "RG306")
         d = depth + 1
         if isinstance(e, ast.Literal):
-            return e.value
+            return self.check(e.value, e.span)
         if isinstance(e, ast.Var):
             try:
                 return self.scope.lookup(e.name)
@@ -269,7 +269,7 @@ class _Eval:
             if len(args) != 1:
                 raise self.err(f"{name}() takes one value", e.span, "RG303")
             self.number(args[0], e, name)
-            return int(args[0]) if name == "int" else int(round(args[0]))
+            return self.check(int(args[0]) if name == "int" else int(round(args[0])), e.span)
         if name == "len":
             if len(args) != 1 or not isinstance(args[0], list):
                 raise self.err("len() takes one list", e.span, "RG303")

@@ -42,7 +42,8 @@ class ScopeInfo:
     ``kind`` is network, block, seq (a labelled sub-chain), copy (one copy of a
     repeated group), residual, highway, dense, dense_layer or shortcut; ``call`` is
     the text to show (``basic(128, stride=2)``); ``key`` is equal for instances that
-    are structurally identical (same block, same arguments).
+    call the same block with the same arguments (their insides may still differ
+    with the input shape).
     """
 
     id: int
@@ -104,10 +105,15 @@ class Architecture:
 
         return compile_arch(self, device=device, dtype=dtype)
 
-    def _repr_svg_(self) -> str:
+    def _repr_svg_(self) -> str | None:
+        """Inline SVG for Jupyter; None (the text repr) when the dot program is missing."""
+        from resgraph.errors import ResgraphError
         from resgraph.render import to_svg
 
-        return to_svg(self)
+        try:
+            return to_svg(self)
+        except ResgraphError:
+            return None
 
     def __repr__(self) -> str:
         return (f"<Architecture {self.name}: {len(self.graph)} nodes, "

@@ -27,7 +27,7 @@ REQUIRED = object()
 class OpError(Exception):
     """A shape or argument problem inside an op rule; elaboration adds the location."""
 
-    def __init__(self, message: str, code: str = "RG401") -> None:
+    def __init__(self, message: str, code: str) -> None:
         super().__init__(message)
         self.code = code
 
@@ -44,6 +44,7 @@ class ArgSpec:
     default: Any = REQUIRED
     choices: tuple[str, ...] = ()
     minimum: float | None = None
+    maximum: float | None = None
 
 
 def _zero(ins: list[Shape], out: Shape, a: Args) -> int:
@@ -301,7 +302,10 @@ def _upsample_shape(ins: list[Shape], a: Args) -> Shape:
     if a["mode"] not in allowed:
         raise OpError(f"upsample mode={a['mode']} does not fit a {rank}-D input; use one of "
                       + ", ".join(allowed), "RG405")
-    return (x[0], *(int(math.floor(s * a["scale"])) for s in x[1:]))
+    sizes = [s * a["scale"] for s in x[1:]]
+    if not all(math.isfinite(v) for v in sizes):
+        raise OpError(f"upsample scale={a['scale']:g} makes {_fmt(x)} too large", "RG407")
+    return (x[0], *(int(math.floor(v)) for v in sizes))
 
 
 def _softmax_shape(ins: list[Shape], a: Args) -> Shape:
@@ -339,7 +343,7 @@ def _gate_shape(ins: list[Shape], a: Args) -> Shape:
 
 
 def _gate_params(ins: list[Shape], out: Shape, a: Args) -> int:
-    c = ins[0][0] if len(ins[0]) > 1 else ins[0][0]
+    c = ins[0][0]  # channels of a map, or features of a vector
     return c * c + c
 
 
@@ -394,7 +398,7 @@ _SPECS: list[OpSpec] = [
            input_dtype="any"),
     OpSpec("softmax", (ArgSpec("dim", "int", -1),), _softmax_shape, _const("softmax"),
            doc="Softmax"),
-    OpSpec("dropout", (ArgSpec("p", "float", 0.5, minimum=0),), _same,
+    OpSpec("dropout", (ArgSpec("p", "float", 0.5, minimum=0, maximum=1),), _same,
            lambda a, i, o: f"dropout {a['p']:g}", doc="Dropout"),
     OpSpec("maxpool", (ArgSpec("k", "ints", minimum=1),
                        ArgSpec("stride", "ints", lambda a: a["k"], minimum=1),
@@ -409,7 +413,7 @@ _SPECS: list[OpSpec] = [
     OpSpec("upsample", (ArgSpec("scale", "float", 2, minimum=0),
                         ArgSpec("mode", "word", "nearest",
                                 ("nearest", "linear", "bilinear", "bicubic", "trilinear"))),
-           _upsample_shape, lambda a, i, o: f"upsample ×{a['scale']:g}", doc="Upsample"),
+           _upsample_shape, lambda a, i, o: f"upsample, scale {a['scale']:g}", doc="Upsample"),
     OpSpec("embedding", (ArgSpec("num", "int", minimum=1), ArgSpec("dim", "int", minimum=1)),
            _embedding_shape, lambda a, i, o: f"embedding {a['num']}×{a['dim']}",
            lambda ins, out, a: a["num"] * a["dim"], weighted=1, input_dtype="long",
@@ -417,15 +421,15 @@ _SPECS: list[OpSpec] = [
     OpSpec("posembed", (), _seq_shape("posembed"), _const("+ pos. embedding"),
            lambda ins, out, a: _prod(ins[0]), doc="learned positional embedding, added"),
     OpSpec("attention", (ArgSpec("heads", "int", minimum=1), ArgSpec("causal", "bool", False),
-                         ArgSpec("dropout", "float", 0.0, minimum=0)),
+                         ArgSpec("dropout", "float", 0.0, minimum=0, maximum=1)),
            _seq_shape("attention"),
-           lambda a, i, o: f"{'causal ' if a['causal'] else ''}attention ×{a['heads']}",
+           lambda a, i, o: f"{'causal ' if a['causal'] else ''}attention, {a['heads']} heads",
            _attention_params, _attention_macs, weighted=2,
            doc="multi-head self-attention, fused qkv"),
     # internal: made by elaboration
     OpSpec("input", (ArgSpec("name", "any"),), _same, lambda a, i, o: a["name"],
            internal=True, input_dtype="any"),
-    OpSpec("add", (ArgSpec("drop_path", "float", 0.0, minimum=0),), _add_shape,
+    OpSpec("add", (ArgSpec("drop_path", "float", 0.0, minimum=0, maximum=1),), _add_shape,
            lambda a, i, o: "+" if not a["drop_path"] else f"+ (drop {a['drop_path']:g})",
            internal=True),
     OpSpec("concat", (), _concat_shape, _const("concat"), internal=True),

@@ -9,16 +9,26 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Iterator
 from importlib import resources
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
+from lark import Lark, Token, v_args
+from lark.exceptions import (
+    UnexpectedCharacters,
+    UnexpectedEOF,
+    UnexpectedInput,
+    UnexpectedToken,
+    VisitError,
+)
+from lark.visitors import Transformer_NonRecursive
 
 from resgraph import ast
 from resgraph.errors import ResgraphError, Span, remember_source
 
 MAX_FILE_BYTES = 10_000_000
+MAX_NESTING = 64
+MAX_LITERAL_DIGITS = 1000
 
 
 @functools.lru_cache(maxsize=1)
@@ -28,25 +38,66 @@ def _parser() -> Lark:
                 cache=False)
 
 
-def parse(text: str, file: str = "<string>", *, max_bytes: int = MAX_FILE_BYTES) -> ast.Module:
+def parse(text: str, file: str = "<string>", *, max_bytes: int = MAX_FILE_BYTES,
+          max_nesting: int = MAX_NESTING) -> ast.Module:
     """Parse resgraph source text into an :class:`ast.Module`; raise ResgraphError on bad syntax."""
+    text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
     remember_source(file, text)
     if len(text) > max_bytes:
         raise ResgraphError(
             "RG001", f"file is {len(text):,} bytes, over the limit of {max_bytes:,} "
             "(raise it with --max-file-bytes or limits=Limits(max_file_bytes=...))",
             Span(file, 1, 1, 1, 2))
+    _check_nesting(text, file, max_nesting)
     try:
         tree = _parser().parse(text)
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, file) from None
-    items = _ToAst(file).transform(tree)
-    module = ast.Module(file, items.children if hasattr(items, "children") else items)
-    _check_statement_breaks(module, text)
+    try:
+        items = _ToAst(file).transform(tree)
+        module = ast.Module(file, items.children if hasattr(items, "children") else items)
+        _check_statement_breaks(module, text)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, ResgraphError):
+            raise exc.orig_exc from None
+        raise
+    except RecursionError:  # only when --max-nesting was raised far above its default
+        depth, line, col = max(_bracket_depths(text), default=(0, 1, 1))
+        raise ResgraphError("RG505", f"brackets nested {depth:,} deep are more than resgraph can "
+                            "handle; lower --max-nesting", Span(file, line, col, line, col + 1)) \
+            from None
     return module
 
 
 # ---------------------------------------------------------------- tree → AST
+
+
+_BRACKETS = re.compile(r'"(?:[^"\\\n]|\\.)*"|#[^\n]*|[()\[\]{}]|\n')
+
+
+def _bracket_depths(text: str) -> Iterator[tuple[int, int, int]]:
+    """(depth, line, column) of every opening bracket outside strings and comments."""
+    depth, line, line_start = 0, 1, 0
+    for m in _BRACKETS.finditer(text):
+        c = m.group()[0]
+        if c == "\n":
+            line, line_start = line + 1, m.end()
+        elif c in "([{":
+            depth += 1
+            yield depth, line, m.start() - line_start + 1
+        elif c in ")]}":
+            depth = max(depth - 1, 0)
+
+
+def _check_nesting(text: str, file: str, limit: int) -> None:
+    """Refuse brackets nested deeper than ``limit`` before parsing (later stages recurse)."""
+    if sum(text.count(c) for c in "([{") <= limit:
+        return
+    for depth, line, col in _bracket_depths(text):
+        if depth > limit:
+            raise ResgraphError("RG505", f"brackets nested more than {limit} deep (raise it "
+                                "with --max-nesting or limits=Limits(max_nesting=...))",
+                                Span(file, line, col, line, col + 1))
 
 
 def _span(file: str, meta: Any) -> Span:
@@ -64,8 +115,8 @@ _UNESCAPE = re.compile(r"\\(.)")
 
 
 @v_args(meta=True)
-class _ToAst(Transformer):
-    """Builds AST dataclasses, one method per grammar rule."""
+class _ToAst(Transformer_NonRecursive):
+    """Builds AST dataclasses, one method per grammar rule (iteratively: deep trees are fine)."""
 
     def __init__(self, file: str) -> None:
         super().__init__()
@@ -196,6 +247,9 @@ class _ToAst(Transformer):
 
     def number(self, meta: Any, c: list) -> ast.Literal:
         text = str(c[0])
+        if len(text) > MAX_LITERAL_DIGITS:
+            raise ResgraphError("RG304", f"number literal with {len(text):,} characters is too "
+                                "large", self._s(meta))
         is_float = any(ch in text for ch in ".eE")
         return ast.Literal(float(text) if is_float else int(text), self._s(meta))
 
@@ -238,7 +292,8 @@ _TOKEN_NAMES = {
 def _describe(tok: Token | None) -> str:
     if tok is None or tok.type == "$END":
         return "end of file"
-    return f"'{tok}'"
+    text = str(tok)
+    return f"'{text}'" if len(text) <= 40 else f"'{text[:37]}...'"
 
 
 def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> ResgraphError:

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,21 @@ class Limits:
     max_use_depth: int = 16
 
 
+MAX_INT_BITS = 8192  # larger ints could not even be printed (Python's 4,300-digit limit)
+
+
+def check_limits(limits: Limits) -> None:
+    """Refuse negative limits, and integer limits too large for the tool to handle."""
+    for name in Limits.__dataclass_fields__:
+        value = getattr(limits, name)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise ResgraphError("RG219", f"--{name.replace('_', '-')} must be a whole number "
+                                f">= 0, got {value!r}")
+    if not 1 <= limits.max_int_bits <= MAX_INT_BITS:
+        raise ResgraphError("RG219", f"--max-int-bits must be between 1 and {MAX_INT_BITS:,}, "
+                            f"got {limits.max_int_bits:,}")
+
+
 @dataclass
 class Program:
     """Everything a file defines, its ``use``d files included."""
@@ -48,29 +64,45 @@ class Program:
 
 
 def read_file(path: str, limits: Limits, span: Span | None = None) -> str:
-    """Read a source file, turning OS errors and oversize files into ResgraphErrors."""
+    """Read a source file, turning OS errors and oversize files into ResgraphErrors.
+
+    Only regular files are read (never a device or a pipe that could block or never
+    end), and never more than ``limits.max_file_bytes`` of them.
+    """
     try:
-        size = os.path.getsize(path)
-        if size > limits.max_file_bytes:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise ResgraphError("RG006", f"cannot read '{path}': not a regular file", span)
+        with open(path, "rb") as fh:
+            data = fh.read(limits.max_file_bytes + 1)
+        if len(data) > limits.max_file_bytes:
+            size = max(os.path.getsize(path), len(data))
             raise ResgraphError("RG001", f"'{path}' is {size:,} bytes, over the limit of "
-                                f"{limits.max_file_bytes:,} (raise it with --max-file-bytes)",
-                                span)
-        with open(path, encoding="utf-8") as fh:
-            return fh.read()
-    except (OSError, UnicodeDecodeError) as exc:
+                                f"{limits.max_file_bytes:,} (raise it with --max-file-bytes "
+                                "or limits=Limits(max_file_bytes=...))",
+                                span or Span(path, 1, 1, 1, 1))
+        return data.decode("utf-8")
+    except (OSError, ValueError) as exc:  # UnicodeDecodeError, NUL in a path
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ResgraphError("RG006", f"cannot read '{path}': {reason}", span) from None
 
 
-def load_program(text: str, file: str, limits: Limits, _stack: tuple[str, ...] = ()) -> Program:
-    """Parse ``text`` and everything it uses into a Program."""
-    module = parse(text, file, max_bytes=limits.max_file_bytes)
+def load_program(text: str, file: str, limits: Limits, _stack: tuple[str, ...] = (),
+                 _loaded: dict[str, Program] | None = None) -> Program:
+    """Parse ``text`` and everything it uses into a Program.
+
+    A file used several times (a diamond: two libraries using one base) is read once.
+    """
+    loaded = {} if _loaded is None else _loaded
+    if not _stack:
+        check_limits(limits)
+    module = parse(text, file, max_bytes=limits.max_file_bytes,
+                   max_nesting=limits.max_nesting)
     prog = Program(file)
     here = os.path.abspath(file) if os.path.exists(file) else file
     stack = (*_stack, here)
     for item in module.items:
         if isinstance(item, ast.Use):
-            _use(prog, item, file, stack, limits)
+            _use(prog, item, file, stack, limits, loaded)
         elif isinstance(item, ast.Let):
             _let(prog, item, limits)
         else:
@@ -78,7 +110,8 @@ def load_program(text: str, file: str, limits: Limits, _stack: tuple[str, ...] =
     return prog
 
 
-def _use(prog: Program, item: ast.Use, file: str, stack: tuple[str, ...], limits: Limits) -> None:
+def _use(prog: Program, item: ast.Use, file: str, stack: tuple[str, ...], limits: Limits,
+         loaded: dict[str, Program]) -> None:
     path = os.path.normpath(os.path.join(os.path.dirname(file), item.path))
     full = os.path.abspath(path)
     if full in stack:
@@ -87,7 +120,10 @@ def _use(prog: Program, item: ast.Use, file: str, stack: tuple[str, ...], limits
     if len(stack) > limits.max_use_depth:
         raise ResgraphError("RG502", f"'use' nested more than {limits.max_use_depth} files deep "
                             "(raise it with --max-use-depth)", item.span)
-    sub = load_program(read_file(path, limits, item.span), path, limits, stack)
+    sub = loaded.get(full)
+    if sub is None:
+        sub = load_program(read_file(path, limits, item.span), path, limits, stack, loaded)
+        loaded[full] = sub
     for name, defn in sub.blocks.items():
         _add_block(prog, name, defn)
     for name, value in sub.values.items():
@@ -105,6 +141,13 @@ def _let(prog: Program, item: ast.Let, limits: Limits) -> None:
 
 
 def _define(prog: Program, item: ast.Definition) -> None:
+    seen: dict[str, Span] = {}
+    for param in item.params:
+        if param.name in seen:
+            raise ResgraphError("RG205", f"parameter '{param.name}' of {item.kind} "
+                                f"'{item.name}' is defined twice", param.span,
+                                notes=[("first defined here", seen[param.name])])
+        seen[param.name] = param.span
     if item.kind == "block":
         _add_block(prog, item.name, item)
         return

@@ -1,0 +1,99 @@
+"""A :class:`~resgraph.render_view.View` as a Mermaid flowchart, for Markdown pages.
+
+The same nodes, clusters (``subgraph``) and collapsing as the Graphviz picture; edge
+kinds use Mermaid's arrows (``-->`` seq and dense, ``==>`` residual and highway,
+``-.->`` skip and control) and a ``linkStyle`` colour each, and a ``legend`` subgraph
+lists the kinds present. Node ids are those of the view (``n12``, ``s3``); legend
+nodes start with ``legend_``.
+
+>>> import resgraph
+>>> from resgraph.render_view import build_view
+>>> text = to_mermaid_text(build_view(resgraph.load("examples/resnet18.rg")))
+>>> text.splitlines()[0]
+'flowchart TB'
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from resgraph.render_dot import EDGE_STYLES, KIND_TEXT
+from resgraph.render_view import View, ViewCluster, ViewNode
+
+ARROWS = {"seq": "-->", "dense": "-->", "residual": "==>", "highway": "==>",
+          "skip": "-.->", "control": "-.->"}
+WIDTHS = {"seq": 1, "residual": 3, "skip": 2, "highway": 2, "control": 1, "dense": 1}
+SHAPES = {"input": ('(["', '"])'), "op": ('["', '"]'), "merge": ('(("', '"))'),
+          "gate": ('{{"', '"}}'), "box": ('[["', '"]]')}
+
+
+def mermaid_text(text: str) -> str:
+    """Escape text for a quoted Mermaid label with entity codes.
+
+    >>> mermaid_text('foo("a{b}<c>&#")')
+    'foo(#quot;a{b}#lt;c#gt;#amp;#35;#quot;)'
+    """
+    text = text.replace("#", "#35;")
+    for char, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
+        text = text.replace(char, code)
+    return text.replace("#amp;35;", "#35;")
+
+
+def _label(lines: list[str]) -> str:
+    return "<br/>".join(mermaid_text(t) for t in lines if t)
+
+
+def _node_line(node: ViewNode) -> str:
+    left, right = SHAPES[node.role]
+    return f"{node.id}{left}{_label(node.lines)}{right}"
+
+
+def _link_style(kind: str) -> str:
+    style = EDGE_STYLES[kind]
+    parts = [f"stroke:{style['color']}", f"stroke-width:{WIDTHS[kind]}px"]
+    if style.get("style") == "dashed":
+        parts.append("stroke-dasharray:6 4")
+    elif style.get("style") == "dotted":
+        parts.append("stroke-dasharray:2 3")
+    return ",".join(parts)
+
+
+def to_mermaid_text(view: View, *, rankdir: str = "TB") -> str:
+    """The Mermaid flowchart of a view (``flowchart TB`` or ``flowchart LR``)."""
+    lines = [f"flowchart {rankdir}", f"    %% {mermaid_text(view.name)}, drawn by resgraph"]
+    by_cluster: dict[str | None, list[ViewNode]] = defaultdict(list)
+    for node in view.nodes.values():
+        by_cluster[node.cluster].append(node)
+    children: dict[str | None, list[ViewCluster]] = defaultdict(list)
+    for cluster in view.clusters.values():
+        children[cluster.parent].append(cluster)
+
+    def fill(cid: str | None, indent: str) -> None:
+        for node in by_cluster[cid]:
+            lines.append(indent + _node_line(node))
+        for cluster in children[cid]:
+            lines.append(f'{indent}subgraph {cluster.id}["{_label([cluster.title])}"]')
+            fill(cluster.id, indent + "    ")
+            lines.append(indent + "end")
+
+    fill(None, "    ")
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for i, edge in enumerate(view.edges):
+        text = f'|"{mermaid_text(edge.shape)}"|' if edge.shape else ""
+        lines.append(f"    {edge.src} {ARROWS[edge.kind]}{text} {edge.dst}")
+        by_kind[edge.kind].append(i)
+    kinds = view.kinds()
+    if kinds:
+        lines.append('    subgraph legend["legend"]')
+        lines.append("        direction LR")
+        for index, kind in enumerate(kinds, start=len(view.edges)):
+            by_kind[kind].append(index)
+            lines.append(f'        legend_{kind}_a["{mermaid_text(KIND_TEXT[kind])}"] '
+                         f'{ARROWS[kind]} legend_{kind}_b[" "]')
+        lines.append("    end")
+        legend_nodes = ",".join(f"legend_{k}_{e}" for k in kinds for e in "ab")
+        lines.append(f"    class {legend_nodes} legendnode")
+        lines.append("    classDef legendnode fill:none,stroke:none")
+    for kind in kinds:
+        lines.append(f"    linkStyle {','.join(map(str, by_kind[kind]))} {_link_style(kind)}")
+    return "\n".join(lines) + "\n"

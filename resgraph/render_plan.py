@@ -1,0 +1,159 @@
+"""Which scopes a diagram opens, boxes or hides: collapsing runs and limiting depth.
+
+A *run* is a sequence of sibling scopes (block instances, repeated copies, dense
+layers) with the same :attr:`~resgraph.ir.ScopeInfo.key` and the same structure
+(:meth:`Plan.signature`: ops, arguments, inner scopes and inner edges; the key alone
+does not tell the first ``bottleneck(64)`` of a stage, which has a projection, from
+the next), each feeding the next directly or through a concat of their parent (dense
+layers). With ``collapse`` on, a run is drawn once, as its first member; its other
+members are *hidden* and their nodes stand for the first member's. With ``depth``,
+a scope nested deeper than ``depth`` levels is one *box*.
+
+>>> import resgraph
+>>> plan = Plan(resgraph.load("examples/resnet18.rg"), collapse=True, depth=None)
+>>> [(s, len(run)) for s, run in plan.runs.items() if len(run) > 1]
+[(2, 2)]
+>>> plan.display(12), plan.display(5)  # layer1.1.conv1 is drawn as layer1.0.conv1
+('n5', 'n5')
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import networkx as nx
+
+from resgraph.ir import Architecture
+
+
+class Plan:
+    """Decides for every scope whether it is a cluster, a box, or hidden in a run.
+
+    ``state`` maps scope ids to ``cluster``, ``box`` or ``hidden``; ``runs`` maps the
+    first member of each run to all its members (a lone scope is a run of one).
+    """
+
+    def __init__(self, arch: Architecture, collapse: bool, depth: int | None) -> None:
+        self.g: nx.DiGraph = arch.graph
+        self.scopes = arch.scopes
+        self.collapse = collapse
+        self.depth = depth
+        self.members: dict[int, list[int]] = defaultdict(list)
+        for n in sorted(self.g):
+            for s in self.g.nodes[n]["scope"]:
+                self.members[s].append(n)
+        self.children: dict[int, list[int]] = defaultdict(list)
+        for s in sorted(self.members, key=lambda s: self.members[s][0]):
+            parent = self.scopes[s].parent
+            if parent is not None:
+                self.children[parent].append(s)
+        self.state: dict[int, str] = {}
+        self.rep: dict[int, int] = {}
+        self.runs: dict[int, list[int]] = {}
+        self.run_of: dict[int, tuple[int, float]] = {}
+        self.absorbed: dict[int, tuple[int, float]] = {}
+        self._signatures: dict[int, tuple] = {}
+        self._position: dict[int, dict[int, int]] = {}
+        self.root = next(s for s, info in self.scopes.items() if info.parent is None)
+        self._plan(self.root, 0)
+
+    def _plan(self, scope: int, level: int) -> None:
+        for run in self._runs(scope):
+            first = run[0]
+            self.runs[first] = run
+            for i, member in enumerate(run):
+                self.run_of[member] = (first, i)
+                if i:
+                    self.state[member] = "hidden"
+                    self.rep[member] = first
+            if len(run) > 1:
+                self._absorb(scope, run)
+            opened = self.depth is None or level < self.depth
+            self.state[first] = "cluster" if opened else "box"
+            if opened:
+                self._plan(first, level + 1)
+
+    def _runs(self, scope: int) -> list[list[int]]:
+        runs: list[list[int]] = []
+        for child in self.children[scope]:
+            if (self.collapse and runs and self._same(runs[-1][-1], child)
+                    and self._feeds(runs[-1][-1], child, scope)):
+                runs[-1].append(child)
+            else:
+                runs.append([child])
+        return runs
+
+    def _same(self, a: int, b: int) -> bool:
+        return (self.scopes[a].key == self.scopes[b].key
+                and self.signature(a) == self.signature(b))
+
+    def _feeds(self, a: int, b: int, parent: int) -> bool:
+        """Whether ``a``'s output feeds ``b``, directly or through a concat of ``parent``."""
+        inside_b = set(self.members[b])
+        for u in self.members[a]:
+            for v in self.g.successors(u):
+                if v in inside_b:
+                    return True
+                if self._between(v, parent) and any(w in inside_b for w in self.g.successors(v)):
+                    return True
+        return False
+
+    def _between(self, n: int, parent: int) -> bool:
+        node = self.g.nodes[n]
+        return node["op"] == "concat" and node["scope"][-1] == parent
+
+    def _absorb(self, parent: int, run: list[int]) -> None:
+        """Mark the concat nodes that sit between members of a run: they are not drawn."""
+        for i, (a, b) in enumerate(zip(run, run[1:])):
+            inside_b = set(self.members[b])
+            for u in self.members[a]:
+                for v in self.g.successors(u):
+                    if self._between(v, parent) and any(w in inside_b
+                                                        for w in self.g.successors(v)):
+                        self.absorbed[v] = (run[0], i + 0.5)
+
+    def signature(self, scope: int) -> tuple:
+        """The structure of a scope's contents: ops, arguments, inner scopes, inner edges."""
+        if scope not in self._signatures:
+            nodes = self.members[scope]
+            index = {n: i for i, n in enumerate(nodes)}
+            level = self.g.nodes[nodes[0]]["scope"].index(scope)
+            sig = []
+            for n in nodes:
+                d = self.g.nodes[n]
+                inner = tuple(self.scopes[s].key for s in d["scope"][level + 1:])
+                ins = tuple(sorted((index.get(p, -1), self.g.edges[p, n]["kind"],
+                                    self.g.edges[p, n]["port"]) for p in self.g.predecessors(n)))
+                sig.append((d["op"], repr(sorted(d["args"].items())), inner, ins))
+            self._signatures[scope] = tuple(sig)
+        return self._signatures[scope]
+
+    def display(self, n: int) -> str | None:
+        """The id of the drawn node that stands for IR node ``n`` (None: not drawn)."""
+        for s in self.g.nodes[n]["scope"][1:]:
+            state = self.state[s]
+            if state == "hidden":
+                return self.display(self._counterpart(n, s))
+            if state == "box":
+                return f"s{s}"
+        return None if n in self.absorbed else f"n{n}"
+
+    def _counterpart(self, n: int, scope: int) -> int:
+        """The node of the run's first member at the same place as ``n`` in ``scope``."""
+        if scope not in self._position:
+            self._position[scope] = {m: i for i, m in enumerate(self.members[scope])}
+        return self.members[self.rep[scope]][self._position[scope][n]]
+
+    def runs_of(self, n: int) -> dict[int, float]:
+        """For each run that ``n`` lies in: which member (x.5: between two members)."""
+        found = {run: i for s in self.g.nodes[n]["scope"][1:]
+                 for run, i in [self.run_of.get(s, (-1, 0))] if run >= 0}
+        if n in self.absorbed:
+            run, i = self.absorbed[n]
+            found[run] = i
+        return found
+
+    def crosses_members(self, u: int, v: int) -> bool:
+        """Whether an edge joins two different members of one run (not drawn)."""
+        ru, rv = self.runs_of(u), self.runs_of(v)
+        return any(ru[r] != rv[r] for r in ru.keys() & rv.keys())

@@ -1,0 +1,285 @@
+"""The diagram model: which boxes, merges, edges and clusters a picture shows.
+
+:func:`build_view` turns an :class:`~resgraph.ir.Architecture` into a :class:`View`,
+independent of the output format (DOT and Mermaid are written from it by
+:mod:`resgraph.render_dot` and :mod:`resgraph.render_mermaid`). What is collapsed
+and how deep scopes open is decided by :class:`resgraph.render_plan.Plan`: a run of
+identical consecutive blocks is drawn once, titled ``basic(64) ×2``, and a scope
+deeper than ``depth`` is one box.
+
+Node ids in a view are ``n<IR node id>`` for drawn IR nodes and ``s<scope id>`` for
+boxes; cluster ids are ``c<scope id>``.
+
+>>> import resgraph
+>>> view = build_view(resgraph.load("examples/resnet18.rg"), collapse=True)
+>>> [c.title for c in view.clusters.values()][:3]
+['layer1', 'basic(64) ×2', 'layer2']
+>>> len(view.nodes), len(view.edges), view.kinds()
+(63, 69, ['seq', 'residual'])
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from resgraph.ir import EDGE_KINDS, Architecture, ScopeInfo, input_shapes
+from resgraph.ops import OPS
+from resgraph.render_plan import Plan
+
+AUTO_COLLAPSE_NODES = 150
+"""``collapse=None`` collapses runs when the network has more IR nodes than this."""
+
+DENSE_RUN_NOTE = "each layer reads ‖ (block input, all earlier outputs)"
+"""The note under a collapsed run of dense layers, whose concat nodes are not drawn."""
+
+MERGE_TEXT = {"add": "+", "concat": "‖", "highway": "+"}
+MERGE_TIPS = {"add": "add (residual / skip merge)", "concat": "concat on channels",
+              "highway": "gated sum y = H·T + x·(1−T)"}
+
+
+@dataclass
+class ViewNode:
+    """One drawn node. ``role`` is input, op, merge, gate or box; ``lines[0]`` is the title."""
+
+    id: str
+    role: str
+    op: str
+    lines: list[str]
+    tooltip: str = ""
+    cluster: str | None = None
+    output: bool = False
+    repeat: int = 1
+
+
+@dataclass
+class ViewEdge:
+    """One drawn edge of a kind in :data:`resgraph.ir.EDGE_KINDS`; ``shape`` is its tensor."""
+
+    src: str
+    dst: str
+    kind: str
+    shape: str = ""
+
+
+@dataclass
+class ViewCluster:
+    """A drawn scope: ``title`` like ``basic(128, stride=2)`` or ``basic(64) ×2``."""
+
+    id: str
+    title: str
+    parent: str | None
+    kind: str
+    repeat: int = 1
+    details: list[str] = field(default_factory=list)
+    tooltip: str = ""
+
+
+@dataclass
+class View:
+    """Everything a diagram shows, in drawing order."""
+
+    name: str
+    nodes: dict[str, ViewNode] = field(default_factory=dict)
+    edges: list[ViewEdge] = field(default_factory=list)
+    clusters: dict[str, ViewCluster] = field(default_factory=dict)
+    collapsed: bool = False
+
+    def kinds(self) -> list[str]:
+        """The edge kinds present, in the order of :data:`~resgraph.ir.EDGE_KINDS`."""
+        present = {e.kind for e in self.edges}
+        return [k for k in EDGE_KINDS if k in present]
+
+
+def should_collapse(arch: Architecture, collapse: bool | None) -> bool:
+    """``collapse`` itself, or for ``None`` whether the network is large (> 150 nodes).
+
+    >>> import resgraph
+    >>> should_collapse(resgraph.load("examples/resnet18.rg"), None)
+    False
+    """
+    if collapse is None:
+        return len(arch.graph) > AUTO_COLLAPSE_NODES
+    return collapse
+
+
+def build_view(arch: Architecture, *, collapse: bool | None = None, depth: int | None = None,
+               shapes: bool = False, params: bool = False) -> View:
+    """The view of ``arch``; see the module docstring for what ``collapse`` and ``depth`` do."""
+    plan = Plan(arch, should_collapse(arch, collapse), depth)
+    return _Builder(arch, plan, shapes, params).build()
+
+
+# ---------------------------------------------------------------- formatting helpers
+
+
+def shape_text(shape: tuple[int, ...]) -> str:
+    """``(64, 56, 56)`` → ``64×56×56``.
+
+    >>> shape_text((1000,))
+    '1000'
+    """
+    return "×".join(str(d) for d in shape)
+
+
+def count_text(n: int) -> str:
+    """A short parameter count: ``36864`` → ``36.9K``, ``2359296`` → ``2.36M``.
+
+    >>> count_text(512), count_text(36864), count_text(230144), count_text(11689512)
+    ('512', '36.9K', '230K', '11.7M')
+    """
+    for div, unit in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "K")):
+        if n >= div:
+            value = n / div
+            text = f"{value:.{max(3 - len(str(int(value))), 0)}f}"
+            return (text.rstrip("0").rstrip(".") if "." in text else text) + unit
+    return str(n)
+
+
+def scope_title(info: ScopeInfo) -> str:
+    """The title of a scope's cluster: its call, after the user's label when it has one.
+
+    >>> from resgraph.errors import Span
+    >>> s = ScopeInfo(2, "dense", "dense", "dense(layers=6)", (), 1, Span("f", 1, 1),
+    ...               "features.denseblock1")
+    >>> scope_title(s)
+    'denseblock1: dense(layers=6)'
+    """
+    last = info.path.rsplit(".", 1)[-1]
+    generated = (not last or last.isdigit() or last in (info.name, info.call)
+                 or re.fullmatch(rf"{re.escape(info.name)}_\d+", last) is not None)
+    return info.call if generated else f"{last}: {info.call}"
+
+
+# ---------------------------------------------------------------- building the view
+
+
+class _Builder:
+    """Fills a :class:`View` from a :class:`Plan`."""
+
+    def __init__(self, arch: Architecture, plan: Plan, shapes: bool, params: bool) -> None:
+        self.arch = arch
+        self.g = arch.graph
+        self.plan = plan
+        self.shapes = shapes
+        self.params = params
+        self.view = View(arch.name, collapsed=plan.collapse)
+
+    def build(self) -> View:
+        self._clusters()
+        for n in sorted(self.g):
+            shown = self.plan.display(n)
+            if shown == f"n{n}":
+                self._op_node(n)
+            elif shown is not None and shown not in self.view.nodes:
+                self._box_node(int(shown[1:]))
+        self._edges()
+        return self.view
+
+    @cached_property
+    def outputs(self) -> set[int]:
+        """The IR nodes that are network outputs."""
+        return set(self.g.graph["outputs"].values())
+
+    def _cluster_of(self, scopes: tuple[int, ...]) -> str | None:
+        opened = [s for s in scopes[1:] if self.plan.state.get(s) == "cluster"]
+        return f"c{opened[-1]}" if opened else None
+
+    def _run_params(self, scope: int) -> int:
+        members = self.plan.runs[scope]
+        return sum(self.g.nodes[n]["params"] for s in members for n in self.plan.members[s])
+
+    def _run_title(self, scope: int) -> str:
+        info = self.plan.scopes[scope]
+        run = self.plan.runs[scope]
+        if len(run) == 1:
+            return scope_title(info)
+        calls = {self.plan.scopes[s].call for s in run}
+        return f"{info.call if len(calls) == 1 else info.name} ×{len(run)}"
+
+    def _run_tooltip(self, scope: int) -> str:
+        paths = [self.plan.scopes[s].path for s in self.plan.runs[scope]]
+        return paths[0] if len(paths) == 1 else f"{paths[0]} … {paths[-1]} ({len(paths)})"
+
+    def _clusters(self) -> None:
+        for s in sorted(self.plan.state):
+            if self.plan.state[s] != "cluster":
+                continue
+            info = self.plan.scopes[s]
+            details = []
+            if len(self.plan.runs[s]) > 1 and self.plan.scopes[info.parent].kind == "dense":
+                details.append(DENSE_RUN_NOTE)
+            if self.params:
+                details.append(count_text(self._run_params(s)) + " params")
+            scopes = self.g.nodes[self.plan.members[s][0]]["scope"]
+            parent = self._cluster_of(scopes[:scopes.index(s)])
+            self.view.clusters[f"c{s}"] = ViewCluster(
+                f"c{s}", self._run_title(s), parent, info.kind, len(self.plan.runs[s]),
+                details, self._run_tooltip(s))
+
+    def _op_node(self, n: int) -> None:
+        d = self.g.nodes[n]
+        op = d["op"]
+        if op == "input":
+            role, lines = "input", [f"input {d['args']['name']}", shape_text(d["shape"])]
+        elif op in MERGE_TEXT:
+            role, lines = "merge", [MERGE_TEXT[op]]
+        elif op == "gate":
+            role, lines = "gate", ["T", "σ(" + ("conv 1×1" if len(d["shape"]) > 1 else "linear")
+                                   + ")"]
+        else:
+            role = "op"
+            lines = [OPS[op].label(d["args"], input_shapes(self.g, n), d["shape"])]
+        if op == "add" and d["args"].get("drop_path"):
+            lines.append(f"drop path {d['args']['drop_path']:g}")
+        if self.params and d["params"]:
+            lines.append(f"{count_text(d['params'])} params")
+        for name, out in self.g.graph["outputs"].items():
+            if out == n:
+                shown = "output" if name == "output" else f"output {name}"
+                lines.append(f"{shown} · {shape_text(d['shape'])}")
+        tip = MERGE_TIPS.get(op, "")
+        if op == "add" and d["args"].get("drop_path"):
+            tip += f", drop path {d['args']['drop_path']:g}"
+        tooltip = f"{d['path']}: {tip}" if tip else f"{d['path']} → {shape_text(d['shape'])}"
+        self.view.nodes[f"n{n}"] = ViewNode(f"n{n}", role, op, lines, tooltip,
+                                            self._cluster_of(d["scope"]), n in self.outputs)
+
+    def _box_node(self, scope: int) -> None:
+        plan = self.plan
+        nodes = plan.members[scope]
+        weighted = sum(OPS[self.g.nodes[n]["op"]].weighted for n in nodes)
+        lines = [self._run_title(scope)]
+        each = " each" if len(plan.runs[scope]) > 1 else ""
+        lines.append(f"{len(nodes)} ops, {weighted} weighted layers{each}" if weighted
+                     else f"{len(nodes)} ops{each}")
+        if self.params:
+            lines.append(f"{count_text(self._run_params(scope))} params")
+        scopes = self.g.nodes[nodes[0]]["scope"]
+        cluster = self._cluster_of(scopes[:scopes.index(scope)])
+        self.view.nodes[f"s{scope}"] = ViewNode(
+            f"s{scope}", "box", plan.scopes[scope].kind, lines, self._run_tooltip(scope),
+            cluster, any(n in self.outputs for n in nodes), len(plan.runs[scope]))
+
+    def _edges(self) -> None:
+        """Map IR edges onto drawn nodes; drop those inside a box or between run members.
+
+        Several edges of one kind between two drawn nodes become one. Where one source
+        enters a box by several kinds (its input and the residual around it), the box
+        hides the merge, so a single ``seq`` edge is drawn.
+        """
+        drawn: dict[tuple[str, str], list[ViewEdge]] = defaultdict(list)
+        for u, v, d in self.g.edges(data=True):
+            du, dv = self.plan.display(u), self.plan.display(v)
+            if du is None or dv is None or du == dv or self.plan.crosses_members(u, v):
+                continue
+            shape = shape_text(self.g.nodes[u]["shape"]) if self.shapes else ""
+            edges = drawn[du, dv]
+            if all(e.kind != d["kind"] for e in edges):
+                edges.append(ViewEdge(du, dv, d["kind"], shape))
+        for (_, dv), edges in drawn.items():
+            if dv.startswith("s") and len(edges) > 1:
+                edges[:] = [ViewEdge(edges[0].src, dv, "seq", edges[0].shape)]
+            self.view.edges.extend(edges)

@@ -1,0 +1,323 @@
+"""Torch lowerings: one function per op of the registry, named by ``OpSpec.lowering``.
+
+Each function receives a :class:`resgraph.lower.Step` (the IR node being lowered, its fx
+inputs, and ``module`` / ``call`` / ``parameter`` to emit fx nodes) and returns the fx
+node that holds the op's output. Ops with parameters become submodules at the node's
+module path (``call_module``); parameterless ops are ``call_function`` nodes on plain
+torch functions, so the generated code reads like hand-written PyTorch and needs nothing
+but torch. The two classes below are the only modules that are not ``torch.nn``'s own;
+:func:`resgraph.lower.write_package` copies their source into exported packages, so they
+must use nothing but ``torch``.
+
+>>> import resgraph
+>>> gm = resgraph.loads("network n() { input x[4]\\n x -> linear(3) -> relu }").compile()
+>>> print(gm.code.strip().splitlines()[1].strip())
+linear_0 = self.linear_0(x);  x = None
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import TYPE_CHECKING
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+if TYPE_CHECKING:
+    from torch.fx import Node
+
+    from resgraph.lower import Step
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: zero a whole sample's branch with probability ``p`` in training.
+
+    Kept samples are scaled by ``1 / (1 - p)`` (as timm's ``drop_path``); in eval mode, or
+    with ``p == 0``, the input passes through unchanged.
+
+    >>> m = DropPath(p=0.5).eval()
+    >>> bool((m(torch.ones(4, 3)) == 1).all())
+    True
+    """
+
+    def __init__(self, p: float = 0.0) -> None:
+        super().__init__()
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = 1.0 - self.p
+        mask = x.new_empty((x.shape[0],) + (1,) * (x.dim() - 1)).bernoulli_(keep)
+        return x * mask.div_(keep) if keep > 0.0 else x * mask
+
+    def extra_repr(self) -> str:
+        return f"p={self.p!r}"
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention on ``[N, T, d]``: fused ``qkv`` projection, then ``out``.
+
+    Uses ``scaled_dot_product_attention``; ``dropout`` applies to the attention weights in
+    training only. Parameters: ``3d² + 3d`` (qkv) plus ``d² + d`` (out).
+
+    >>> m = SelfAttention(d=8, heads=2, causal=True)
+    >>> m(torch.zeros(3, 5, 8)).shape
+    torch.Size([3, 5, 8])
+    """
+
+    def __init__(self, d: int, heads: int, causal: bool = False, dropout: float = 0.0,
+                 device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.d, self.heads, self.causal, self.dropout = d, heads, causal, dropout
+        self.qkv = nn.Linear(d, 3 * d, device=device, dtype=dtype)
+        self.out = nn.Linear(d, d, device=device, dtype=dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, t, d = x.shape
+        q, k, v = self.qkv(x).split(d, dim=-1)
+        q, k, v = (z.view(n, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        p = self.dropout if self.training else 0.0
+        y = torch.nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=p,
+                                                             is_causal=self.causal)
+        return self.out(y.transpose(1, 2).reshape(n, t, d))
+
+    def extra_repr(self) -> str:
+        return (f"d={self.d}, heads={self.heads}, causal={self.causal}, "
+                f"dropout={self.dropout!r}")
+
+
+#: Module classes of this file that exported packages carry as source.
+PACKAGE_CLASSES: tuple[type[nn.Module], ...] = (DropPath, SelfAttention)
+
+# Ops whose output is a fresh tensor that their backward does not need: a relu that is
+# their only consumer may work in place (as torchvision's ReLU(inplace=True) does).
+_FRESH = frozenset({"conv", "bn", "linear", "groupnorm", "layernorm", "add", "concat",
+                    "highway", "maxpool", "avgpool", "upsample", "attention"})
+
+
+def _rank(s: Step) -> int:
+    return len(s.in_shapes[0]) - 1
+
+
+def _tuple(v: int | list[int]) -> int | tuple[int, ...]:
+    return tuple(v) if isinstance(v, list) else v
+
+
+# ---------------------------------------------------------------- inputs and layers
+
+
+def input(s: Step) -> Node:  # the registry names this op "input"
+    """A network input: a placeholder named after it (``input x[3, 32, 32]`` → ``x``)."""
+    return s.placeholder(s.args["name"])
+
+
+def conv(s: Step) -> Node:
+    """``conv(64, 3)`` on ``[3, 32, 32]`` → ``Conv2d(3, 64, 3, padding=1)`` (1-D/3-D by rank)."""
+    a = s.args
+    cls = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[_rank(s) - 1]
+    return s.module(cls(s.in_shapes[0][0], a["out"], _tuple(a["k"]), stride=_tuple(a["stride"]),
+                        padding=_tuple(a["pad"]), dilation=_tuple(a["dilation"]),
+                        groups=a["groups"], bias=a["bias"], **s.factory))
+
+
+def bn(s: Step) -> Node:
+    """``bn`` on ``[64, 8, 8]`` → ``BatchNorm2d(64)``; ``[C]`` and ``[C, L]`` → BatchNorm1d."""
+    rank = max(len(s.in_shapes[0]) - 1, 1)
+    cls = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)[rank - 1]
+    return s.module(cls(s.in_shapes[0][0], eps=s.args["eps"], momentum=s.args["momentum"],
+                        **s.factory))
+
+
+def layernorm(s: Step) -> Node:
+    """``layernorm`` on ``[T, 768]`` → ``LayerNorm(768)`` (the last dimension)."""
+    return s.module(nn.LayerNorm(s.in_shapes[0][-1], eps=s.args["eps"], **s.factory))
+
+
+def groupnorm(s: Step) -> Node:
+    """``groupnorm(32)`` on ``[256, 14, 14]`` → ``GroupNorm(32, 256)``."""
+    return s.module(nn.GroupNorm(s.args["groups"], s.in_shapes[0][0], eps=s.args["eps"],
+                                 **s.factory))
+
+
+def linear(s: Step) -> Node:
+    """``linear(10)`` on ``[512]`` → ``Linear(512, 10)`` (on the last dimension)."""
+    return s.module(nn.Linear(s.in_shapes[0][-1], s.args["out"], bias=s.args["bias"],
+                              **s.factory))
+
+
+def embedding(s: Step) -> Node:
+    """``embedding(50257, 768)`` on token ids ``[T]`` → ``Embedding(50257, 768)``."""
+    return s.module(nn.Embedding(s.args["num"], s.args["dim"], **s.factory))
+
+
+def posembed(s: Step) -> Node:
+    """``posembed`` on ``[T, d]`` adds a learned ``[T, d]`` parameter (init N(0, 0.02)).
+
+    Example: ``wpe: posembed`` registers the parameter ``wpe`` and emits ``wte + wpe``.
+    """
+    weight = torch.empty(s.in_shapes[0], **s.factory)
+    if weight.device.type != "meta":
+        nn.init.normal_(weight, std=0.02)
+    w = s.parameter(nn.Parameter(weight))
+    return s.call(operator.add, s.inputs[0], w, name=f"{s.name}_out")
+
+
+def attention(s: Step) -> Node:
+    """``attention(12, causal=true)`` on ``[T, 768]`` → :class:`SelfAttention` (fused qkv)."""
+    a = s.args
+    return s.module(SelfAttention(s.in_shapes[0][-1], a["heads"], causal=a["causal"],
+                                  dropout=a["dropout"], **s.factory))
+
+
+def dropout(s: Step) -> Node:
+    """``dropout(0.5)`` → ``Dropout(p=0.5)`` (a module, so it follows train()/eval())."""
+    return s.module(nn.Dropout(s.args["p"]))
+
+
+# ---------------------------------------------------------------- parameterless ops
+
+
+def identity(s: Step) -> Node:
+    """``identity`` is elided: its consumers read its input directly."""
+    return s.inputs[0]
+
+
+def relu(s: Step) -> Node:
+    """``relu`` → ``F.relu(x)``, in place when x is a fresh tensor nobody else reads."""
+    if s.input_op(0) in _FRESH and s.sole_consumer(0):
+        return s.call(F.relu, s.inputs[0], inplace=True)
+    return s.call(F.relu, s.inputs[0])
+
+
+def gelu(s: Step) -> Node:
+    """``gelu`` → ``F.gelu(x)`` (the exact erf form, PyTorch's default)."""
+    return s.call(F.gelu, s.inputs[0])
+
+
+def silu(s: Step) -> Node:
+    """``silu`` → ``F.silu(x)``."""
+    return s.call(F.silu, s.inputs[0])
+
+
+def sigmoid(s: Step) -> Node:
+    """``sigmoid`` → ``torch.sigmoid(x)``."""
+    return s.call(torch.sigmoid, s.inputs[0])
+
+
+def tanh(s: Step) -> Node:
+    """``tanh`` → ``torch.tanh(x)``."""
+    return s.call(torch.tanh, s.inputs[0])
+
+
+def softmax(s: Step) -> Node:
+    """``softmax(dim=0)`` → ``torch.softmax(x, 1)``: dims are counted without the batch."""
+    d = s.args["dim"]
+    return s.call(torch.softmax, s.inputs[0], d + 1 if d >= 0 else d)
+
+
+def _pool(s: Step, fns: tuple) -> Node:
+    a = s.args
+    return s.call(fns[_rank(s) - 1], s.inputs[0], _tuple(a["k"]), _tuple(a["stride"]),
+                  _tuple(a["pad"]))
+
+
+def maxpool(s: Step) -> Node:
+    """``maxpool(3, stride=2, pad=1)`` on a map → ``F.max_pool2d(x, 3, 2, 1)``."""
+    return _pool(s, (F.max_pool1d, F.max_pool2d, F.max_pool3d))
+
+
+def avgpool(s: Step) -> Node:
+    """``avgpool(2)`` on a map → ``F.avg_pool2d(x, 2, 2, 0)``."""
+    return _pool(s, (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d))
+
+
+def gap(s: Step) -> Node:
+    """``gap`` on ``[C, H, W]`` → ``F.adaptive_avg_pool2d(x, 1)`` (``[C, 1, 1]``)."""
+    fn = (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)[_rank(s) - 1]
+    return s.call(fn, s.inputs[0], 1)
+
+
+def flatten(s: Step) -> Node:
+    """``flatten`` → ``torch.flatten(x, 1)``."""
+    return s.call(torch.flatten, s.inputs[0], 1)
+
+
+def upsample(s: Step) -> Node:
+    """``upsample(2, mode=bilinear)`` → ``F.interpolate(x, scale_factor=2.0, mode='bilinear')``."""
+    return s.call(F.interpolate, s.inputs[0], scale_factor=float(s.args["scale"]),
+                  mode=s.args["mode"])
+
+
+# ---------------------------------------------------------------- merges
+
+
+def add(s: Step) -> Node:
+    """A residual / skip-add merge: ``F(x) + s(x)``; ``drop_path`` drops ``F(x)`` per sample.
+
+    Example: ``residual(drop_path=0.1) { ... }`` → ``drop = DropPath(p=0.1)(f); y = drop + x``.
+    """
+    ins = list(s.inputs)
+    p = s.args.get("drop_path", 0.0)
+    if p:
+        ins[0] = s.module(DropPath(p), ins[0], path=s.free_path("drop_path"),
+                          name=f"{s.name}_drop")
+    out = ins[0]
+    for i, other in enumerate(ins[1:], start=2):
+        out = s.call(operator.add, out, other, name=s.name if i == len(ins) else
+                     f"{s.name}_{i - 1}")
+    return out
+
+
+def concat(s: Step) -> Node:
+    """A dense / skip-concat merge: ``torch.cat([x, h1, ...], 1)`` (channels)."""
+    return s.call(torch.cat, list(s.inputs), 1)
+
+
+def gate(s: Step) -> Node:
+    """The highway transform gate ``T = sigmoid(W x + b)``, ``b`` initialised to gate_bias.
+
+    ``W`` is a linear layer on vectors and a 1×1 conv on ``[C, ...]`` maps, e.g. on
+    ``[64]``: ``Linear(64, 64)`` with its bias filled with -2.0, then ``torch.sigmoid``.
+    """
+    shape = s.in_shapes[0]
+    c = shape[0]
+    if len(shape) == 1:
+        layer: nn.Module = nn.Linear(c, c, **s.factory)
+    else:
+        layer = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[len(shape) - 2](c, c, 1, **s.factory)
+    with torch.no_grad():
+        layer.bias.fill_(float(s.args["gate_bias"]))
+    logits = s.module(layer)
+    return s.call(torch.sigmoid, logits, name=f"{s.name}_t")
+
+
+def highway(s: Step) -> Node:
+    """A highway merge of ``H, x, T`` (in port order): ``H * T + x * (1 - T)``."""
+    h, x, t = s.inputs
+    ht = s.call(operator.mul, h, t, name=f"{s.name}_transform")
+    carry = s.call(operator.sub, 1.0, t, name=f"{s.name}_carry")
+    xc = s.call(operator.mul, x, carry, name=f"{s.name}_carried")
+    return s.call(operator.add, ht, xc)
+
+
+def pad(s: Step) -> Node:
+    """Option-A shortcut: ``x[:, :, ::2, ::2]`` then zero channels, half in front.
+
+    Example: 16 → 32 channels at stride 2 → ``F.pad(x[:, :, ::2, ::2], (0, 0, 0, 0, 8, 8))``.
+    """
+    x = s.inputs[0]
+    shape = s.in_shapes[0]
+    stride, cout = s.args["stride"], s.args["channels"]
+    spatial = len(shape) - 1
+    if stride != 1 and spatial:
+        index = (slice(None), slice(None)) + (slice(None, None, stride),) * spatial
+        x = s.call(operator.getitem, x, index, name=f"{s.name}_sub")
+    extra = cout - shape[0]
+    if extra == 0:
+        return x
+    front = extra // 2
+    return s.call(F.pad, x, (0, 0) * spatial + (front, extra - front))
+
