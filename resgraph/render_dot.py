@@ -17,7 +17,6 @@ kinds present. All text goes through HTML-like labels, escaped by :func:`html_te
 from __future__ import annotations
 
 import html
-from collections import defaultdict
 
 import graphviz
 
@@ -158,12 +157,7 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "") -> graphviz.
         "tooltip": view.name},
         node_attr={"fontname": FONT, "fontsize": "10"},
         edge_attr={"fontname": FONT, "arrowsize": "0.7"})
-    by_cluster: dict[str | None, list[ViewNode]] = defaultdict(list)
-    for node in view.nodes.values():
-        by_cluster[node.cluster].append(node)
-    children: dict[str | None, list[ViewCluster]] = defaultdict(list)
-    for cluster in view.clusters.values():
-        children[cluster.parent].append(cluster)
+    by_cluster, children = view.tree()
 
     def fill(graph: graphviz.Digraph, cid: str | None) -> None:
         for node in by_cluster[cid]:

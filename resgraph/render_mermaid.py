@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from resgraph.render_dot import EDGE_STYLES, KIND_TEXT
-from resgraph.render_view import View, ViewCluster, ViewNode
+from resgraph.render_view import View, ViewNode
 
 ARROWS = {"seq": "-->", "dense": "-->", "residual": "==>", "highway": "==>",
           "skip": "-.->", "control": "-.->"}
@@ -61,12 +61,7 @@ def _link_style(kind: str) -> str:
 def to_mermaid_text(view: View, *, rankdir: str = "TB") -> str:
     """The Mermaid flowchart of a view (``flowchart TB`` or ``flowchart LR``)."""
     lines = [f"flowchart {rankdir}", f"    %% {mermaid_text(view.name)}, drawn by resgraph"]
-    by_cluster: dict[str | None, list[ViewNode]] = defaultdict(list)
-    for node in view.nodes.values():
-        by_cluster[node.cluster].append(node)
-    children: dict[str | None, list[ViewCluster]] = defaultdict(list)
-    for cluster in view.clusters.values():
-        children[cluster.parent].append(cluster)
+    by_cluster, children = view.tree()
 
     def fill(cid: str | None, indent: str) -> None:
         for node in by_cluster[cid]:

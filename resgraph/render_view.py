@@ -92,6 +92,16 @@ class View:
         present = {e.kind for e in self.edges}
         return [k for k in EDGE_KINDS if k in present]
 
+    def tree(self) -> tuple[dict[str | None, list[ViewNode]], dict[str | None, list[ViewCluster]]]:
+        """Nodes by enclosing cluster id and clusters by parent id (None: top level)."""
+        by_cluster: dict[str | None, list[ViewNode]] = defaultdict(list)
+        for node in self.nodes.values():
+            by_cluster[node.cluster].append(node)
+        children: dict[str | None, list[ViewCluster]] = defaultdict(list)
+        for cluster in self.clusters.values():
+            children[cluster.parent].append(cluster)
+        return by_cluster, children
+
 
 def should_collapse(arch: Architecture, collapse: bool | None) -> bool:
     """``collapse`` itself, or for ``None`` whether the network is large (> 150 nodes).
