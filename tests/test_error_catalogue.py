@@ -5,7 +5,8 @@ meaning, example files in ```` ```rg error ```` blocks (saved as ``example.rg``,
 ``file=NAME``), and ```` ```console ```` blocks: ``$ resgraph ...`` and the exact
 output on stderr. ``⋯`` in an output stands for text that depends on the machine; a
 trailing ``# without NAME`` runs the command as if the Python module ``NAME`` (or the
-``dot`` program) were not installed.
+``dot`` program) were not installed, and ``# with a failing dot`` with a ``dot`` that
+fails.
 
 After changing a message, regenerate the outputs with
 ``python tests/test_error_catalogue.py --update``.
@@ -80,18 +81,24 @@ def codes_in_source() -> dict[str, list[str]]:
     return found
 
 
+FAILING_DOT = "#!/bin/sh\necho 'Error: simulated failure' >&2\nexit 1\n"
+
+
 @contextlib.contextmanager
-def _without(names: list[str], workdir: Path) -> Iterator[None]:
-    """Hide Python modules (and the ``dot`` program) for the duration."""
+def _without(names: list[str], workdir: Path, failing_dot: bool = False) -> Iterator[None]:
+    """Hide Python modules (and the ``dot`` program, or put a failing one first on PATH)."""
     saved = {n: sys.modules.get(n, _ABSENT) for n in names if n != "dot"}
     old_path = os.environ.get("PATH", "")
     try:
         for n in saved:
             sys.modules[n] = None  # type: ignore[assignment]  # import now fails
-        if "dot" in names:
-            empty = workdir / "empty-bin"
-            empty.mkdir(exist_ok=True)
-            os.environ["PATH"] = str(empty)
+        if "dot" in names or failing_dot:
+            bin_dir = workdir / "fake-bin"
+            bin_dir.mkdir(exist_ok=True)
+            os.environ["PATH"] = str(bin_dir)
+            if failing_dot:
+                (bin_dir / "dot").write_text(FAILING_DOT)
+                (bin_dir / "dot").chmod(0o755)
         yield
     finally:
         for n, mod in saved.items():
@@ -109,6 +116,7 @@ def run_example(command: str, files: dict[str, str], workdir: Path) -> tuple[int
     """Run one documented command in ``workdir``; return its exit code and stderr."""
     line, _, comment = command.partition("#")
     without = comment.strip().split()[1:] if comment.strip().startswith("without") else []
+    failing_dot = comment.strip() == "with a failing dot"
     argv = shlex.split(line)
     assert argv[0] == "resgraph", command
     for name, text in files.items():
@@ -120,7 +128,7 @@ def run_example(command: str, files: dict[str, str], workdir: Path) -> tuple[int
     cwd = os.getcwd()
     try:
         os.chdir(workdir)
-        with _without(without, workdir), contextlib.redirect_stderr(stderr), \
+        with _without(without, workdir, failing_dot), contextlib.redirect_stderr(stderr), \
                 contextlib.redirect_stdout(io.StringIO()):
             try:
                 code = main(argv[1:])
