@@ -15,6 +15,7 @@ parameters and MACs.
 
 from __future__ import annotations
 
+import keyword
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -43,6 +44,14 @@ EDGE_ARGS: dict[str, tuple[ArgSpec, ...]] = {
     "skip": (ArgSpec("merge", "word", "concat", ("concat", "add")),),
 }
 DTYPES = {"float": "float", "long": "long", "int": "long"}
+#: Labels become attribute names of the compiled nn.Module: these would break it.
+RESERVED_LABELS = frozenset(keyword.kwlist) | frozenset({
+    "add_module", "apply", "bfloat16", "buffers", "children", "code", "compile", "cpu", "cuda",
+    "double", "eval", "extra_repr", "float", "forward", "get_buffer", "get_parameter",
+    "get_submodule", "graph", "half", "load_state_dict", "modules", "named_buffers",
+    "named_children", "named_modules", "named_parameters", "parameters", "recompile",
+    "register_buffer", "register_module", "register_parameter", "requires_grad_",
+    "state_dict", "to", "to_empty", "train", "training", "type", "xpu", "zero_grad"})
 MAX_INT = 2**63  # int arguments must fit PyTorch's int64
 MAX_ELEMENTS = 2**56  # no tensor (activation or parameter) may reach this many elements
 
@@ -111,6 +120,10 @@ class Frame:
     def define(self, name: str, nid: int, span: Span) -> None:
         if name == "in":
             raise ResgraphError("RG204", "'in' is reserved for the block input", span)
+        if name in RESERVED_LABELS:
+            raise ResgraphError("RG220", f"'{name}' cannot be a label: it names a module, and "
+                                "it is a Python keyword or an nn.Module attribute; choose "
+                                f"another name (e.g. '{name}_')", span)
         if name in self.labels:
             raise ResgraphError("RG204", f"duplicate label '{name}'", span,
                                 notes=[("first defined here", self.label_spans[name])])

@@ -26,7 +26,7 @@ from lark.visitors import Transformer_NonRecursive
 from resgraph import ast
 from resgraph.errors import ResgraphError, Span, remember_source
 
-MAX_FILE_BYTES = 10_000_000
+MAX_FILE_BYTES = 1_000_000
 MAX_NESTING = 64
 MAX_LITERAL_DIGITS = 1000
 
@@ -285,6 +285,7 @@ _TOKEN_NAMES = {
     "RPAR": "')'", "LPAR": "'('", "RBRACE": "'}'", "LBRACE": "'{'", "RSQB": "']'",
     "LSQB": "'['", "COMMA": "','", "COLON": "':'", "EQUAL": "'='", "NAME": "a name",
     "NUMBER": "a number", "STRING": "a string", "_ARROW": "'->'", "SEMICOLON": "';'",
+    "_BLOCK": "'block'", "_NETWORK": "'network'", "_LET": "'let'", "_USE": "'use'",
     "STAR": "'*'", "DOT": "'.'", "IN": "'in'", "CONN": "a connection kind",
 }
 

@@ -33,7 +33,7 @@ class Limits:
     max_nodes: int = 1_000_000
     max_nesting: int = 64
     max_int_bits: int = 256
-    max_file_bytes: int = 10_000_000
+    max_file_bytes: int = 1_000_000
     max_use_depth: int = 16
 
 

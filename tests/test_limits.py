@@ -256,9 +256,9 @@ def test_file_size_limit_of_a_string() -> None:
 def test_default_file_size_limit(tmp_path: Path) -> None:
     path = tmp_path / "huge.rg"
     with path.open("w") as fh:
-        fh.write("#" * 10_000_001)
+        fh.write("#" * 1_000_001)
     err = fails(lambda: resgraph.load(str(path)))
-    assert where(err) == ("RG001", 1, 1) and "10,000,000" in err.message
+    assert where(err) == ("RG001", 1, 1) and "1,000,000" in err.message
 
 
 def test_devices_are_not_read(tmp_path: Path) -> None:
@@ -274,16 +274,19 @@ def test_one_megabyte_single_line() -> None:
 
     Parsing runs at roughly 100k tokens per second, so this takes a few seconds.
     """
+    big = Limits(max_file_bytes=2_000_000)  # the default is 1,000,000 bytes
     chain = "network n() { input x[8]; x" + " -> relu" * 125_000 + " }"
     assert len(chain) > 1_000_000
-    err = fails(lambda: resgraph.loads(chain, limits=Limits(max_nodes=1000)), seconds=30)
+    err = fails(lambda: resgraph.loads(chain, limits=Limits(max_nodes=1000,
+                                                            max_file_bytes=2_000_000)),
+                seconds=30)
     assert where(err)[:2] == ("RG503", 1)
-    assert len(resgraph.loads(chain).graph) == 125_001
+    assert len(resgraph.loads(chain, limits=big).graph) == 125_001
     string = 'use "' + "a" * 1_000_000 + '"\nnetwork n() { input x[8] }'
-    err = fails(lambda: resgraph.loads(string, file="s.rg"))
+    err = fails(lambda: resgraph.loads(string, file="s.rg", limits=big))
     assert where(err) == ("RG006", 1, 1)
     comment = "network n() { input x[8] } #" + "x" * 1_000_000
-    assert resgraph.loads(comment).outputs == {"x": (8,)}
+    assert resgraph.loads(comment, limits=big).outputs == {"x": (8,)}
 
 
 # ---------------------------------------------------------------- use depth and cycles
