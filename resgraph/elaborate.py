@@ -24,10 +24,18 @@ from typing import Any
 import networkx as nx
 
 from resgraph import ast
+from resgraph.binding import (
+    bind_args,
+    bind_params,
+    call_text,
+    check_type,
+    match_args,
+    positional_shown,
+)
 from resgraph.errors import ResgraphError, Span, did_you_mean
-from resgraph.evaluate import NodeRef, Scope, Word, evaluate, show, type_name
+from resgraph.evaluate import NodeRef, Scope, evaluate, show
 from resgraph.ir import Architecture, ScopeInfo, annotate
-from resgraph.ops import OPS, REQUIRED, USER_OPS, ArgSpec, OpError
+from resgraph.ops import OPS, USER_OPS, ArgSpec, OpError
 from resgraph.program import Limits, Program
 
 GROUP_ARGS: dict[str, tuple[ArgSpec, ...]] = {
@@ -52,7 +60,6 @@ RESERVED_LABELS = frozenset(keyword.kwlist) | frozenset({
     "named_children", "named_modules", "named_parameters", "parameters", "recompile",
     "register_buffer", "register_module", "register_parameter", "requires_grad_",
     "state_dict", "to", "to_empty", "train", "training", "type", "xpu", "zero_grad"})
-MAX_INT = 2**63  # int arguments must fit PyTorch's int64
 MAX_ELEMENTS = 2**56  # no tensor (activation or parameter) may reach this many elements
 
 
@@ -241,45 +248,7 @@ class Elaborator:
     def bind(self, what: str, specs: Sequence[ArgSpec], args: Iterable[ast.Arg], env: Scope,
              span: Span) -> dict[str, Any]:
         """Bind call arguments to an op's or group's signature, with type checks."""
-        values: dict[str, Any] = {}
-        spans: dict[str, Span] = {}
-        names = [s.name for s in specs]
-        positional_done = False
-        for i, arg in enumerate(args):
-            if arg.name is None:
-                if positional_done:
-                    raise ResgraphError("RG203", "positional argument after a keyword argument",
-                                        arg.span)
-                if i >= len(specs):
-                    raise ResgraphError("RG203", f"{what} takes at most {len(specs)} "
-                                        f"positional argument{'s' if len(specs) != 1 else ''}"
-                                        f" ({_signature(what, specs)})", arg.span)
-                key = names[i]
-            else:
-                positional_done = True
-                key = arg.name
-                if key not in names:
-                    raise ResgraphError("RG202", f"{what} has no argument '{key}'"
-                                        f"{did_you_mean(key, names)} ({_signature(what, specs)})",
-                                        arg.span)
-                if key in values:
-                    raise ResgraphError("RG203", f"argument '{key}' of {what} is given twice",
-                                        arg.span)
-            values[key] = evaluate(arg.value, env, word_ok=True,
-                                   max_int_bits=self.limits.max_int_bits)
-            spans[key] = arg.span
-        for spec in specs:
-            if spec.name not in values:
-                if spec.default is REQUIRED:
-                    raise ResgraphError("RG203", f"{what} is missing its argument '{spec.name}' "
-                                        f"({_signature(what, specs)})", span)
-                continue
-            values[spec.name] = _check_type(what, spec, values[spec.name], spans[spec.name])
-        for spec in specs:
-            if spec.name not in values:
-                values[spec.name] = spec.default(values) if callable(spec.default) \
-                    else spec.default
-        return values
+        return bind_args(what, specs, args, env, span, self.limits.max_int_bits)
 
     # ------------------------------------------------------------ bodies and chains
 
@@ -367,7 +336,7 @@ class Elaborator:
                                 "node name (there is no single input to flow from)", t.span)
         repeat = None
         if t.repeat is not None:
-            repeat = _check_type("repeat", ArgSpec("n", "int", minimum=0),
+            repeat = check_type("repeat", ArgSpec("n", "int", minimum=0),
                                  evaluate(t.repeat, fr.env, max_int_bits=self.limits.max_int_bits),
                                  t.repeat.span)
             if repeat > self.limits.max_repeat:
@@ -404,7 +373,7 @@ class Elaborator:
                 inner = self.new_scope(nm, "copy", base, base, ("copy", id(atom)), atom.span,
                                        None, nm.slot())
                 child = Frame({}, None, fr.in_node, self.graph, self.queried, parent=fr)
-                x = self.atom(atom, x, child, inner, label=None, index=None, in_copy=True)
+                x = self.atom(atom, x, child, inner, label=None, index=None)
             self.estimate(before, n - i - 1, span, f"{n:,} copies")
         return x
 
@@ -436,7 +405,7 @@ class Elaborator:
         return None
 
     def atom(self, atom: ast.Atom, x: int, fr: Frame, nm: Naming, label: str | None,
-             index: int | None, in_copy: bool = False) -> int:
+             index: int | None) -> int:
         if isinstance(atom, ast.Call):
             return self.call(atom, x, fr, nm, label, index)
         if isinstance(atom, ast.SubChain):
@@ -477,7 +446,7 @@ class Elaborator:
             raise ResgraphError("RG505", f"blocks nested more than {self.limits.max_nesting} "
                                 "deep (raise it with --max-nesting)", c.name_span)
         values = self.block_args(defn, c, fr)
-        shown = ", ".join(show(v) for v in _positional_shown(c, values, defn))
+        shown = ", ".join(show(v) for v in positional_shown(c, values, defn))
         key = (defn.name, tuple((k, show(v)) for k, v in values.items()))
         inner = self.new_scope(nm, "block", defn.name, f"{defn.name}({shown})", key, c.span,
                                label, index)
@@ -496,29 +465,8 @@ class Elaborator:
         return out
 
     def block_args(self, defn: ast.Definition, c: ast.Call, fr: Frame) -> dict[str, Any]:
-        names = [p.name for p in defn.params]
-        given: dict[str, Any] = {}
-        positional_done = False
-        for i, arg in enumerate(c.args or []):
-            if arg.name is None:
-                if positional_done:
-                    raise ResgraphError("RG203", "positional argument after a keyword argument",
-                                        arg.span)
-                if i >= len(names):
-                    raise ResgraphError("RG203", f"block '{defn.name}' takes {len(names)} "
-                                        f"argument{'s' if len(names) != 1 else ''}",
-                                        arg.span)
-                key = names[i]
-            else:
-                positional_done = True
-                key = arg.name
-                if key not in names:
-                    raise ResgraphError("RG202", f"block '{defn.name}' has no parameter '{key}'"
-                                        f"{did_you_mean(key, names)}", arg.span)
-                if key in given:
-                    raise ResgraphError("RG203", f"argument '{key}' is given twice", arg.span)
-            given[key] = evaluate(arg.value, fr.env, word_ok=True,
-                                  max_int_bits=self.limits.max_int_bits)
+        given, _ = match_args(f"block '{defn.name}'", [p.name for p in defn.params],
+                              c.args or [], fr.env, self.limits.max_int_bits)
         return bind_params(defn, given, self.program, self.limits, c.span)
 
     # ------------------------------------------------------------ groups
@@ -530,7 +478,7 @@ class Elaborator:
                                 "`skip a -> b`", gr.kind_span)
         args = self.bind(gr.kind, GROUP_ARGS[gr.kind], gr.args, fr.env, gr.span)
         if label is not None or index is not None or gr.kind == "dense":
-            call = _call_text(gr.kind, args, GROUP_ARGS[gr.kind])
+            call = call_text(gr.kind, args, GROUP_ARGS[gr.kind])
             nm = self.new_scope(nm, gr.kind, gr.kind, call, (gr.kind, call), gr.span, label,
                                 index)
         if gr.kind == "dense":
@@ -744,28 +692,6 @@ class _NetworkState:
     outputs: list[tuple[str, Span]] = field(default_factory=list)
 
 
-def bind_params(defn: ast.Definition, given: dict[str, Any], program: Program, limits: Limits,
-                span: Span) -> dict[str, Any]:
-    """Complete a block's or network's parameters from ``given`` and the defaults."""
-    values: dict[str, Any] = {}
-    env = Scope(values, Scope(program.values))
-    for p in defn.params:
-        if p.name in given:
-            v = given[p.name]
-            if isinstance(v, int) and v.bit_length() > limits.max_int_bits:
-                raise ResgraphError("RG304", f"{defn.kind} '{defn.name}': parameter '{p.name}' "
-                                    f"is over {limits.max_int_bits} bits; raise it with "
-                                    "--max-int-bits or limits=Limits(max_int_bits=...)", span)
-            values[p.name] = v
-        elif p.default is not None:
-            values[p.name] = evaluate(p.default, env, word_ok=True,
-                                      max_int_bits=limits.max_int_bits)
-        else:
-            raise ResgraphError("RG203", f"{defn.kind} '{defn.name}' is missing its argument "
-                                f"'{p.name}'", span)
-    return values
-
-
 def elaborate(program: Program, defn: ast.Definition, params: dict[str, Any],
               limits: Limits) -> Architecture:
     """Build the annotated IR of network ``defn`` with parameter overrides ``params``."""
@@ -856,39 +782,8 @@ def _fmt(shape: Sequence[int]) -> str:
     return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
-def _signature(what: str, specs: Sequence[ArgSpec]) -> str:
-    parts = [s.name if s.default is REQUIRED else f"{s.name}={_default_text(s.default)}"
-             for s in specs]
-    return f"{what}({', '.join(parts)})"
-
-
-def _default_text(default: Any) -> str:
-    if callable(default):
-        return "auto"
-    return show(Word(default) if isinstance(default, str) else default)
-
-
 def _kind_text(kind: str, merge: str) -> str:
     return f"{kind} ({merge})" if merge else kind
-
-
-def _call_text(what: str, args: dict[str, Any], specs: Sequence[ArgSpec]) -> str:
-    shown = [f"{s.name}={show(args[s.name])}" for s in specs
-             if s.default is REQUIRED or args[s.name] != s.default]
-    return f"{what}({', '.join(shown)})" if shown else what
-
-
-def _positional_shown(c: ast.Call, values: dict[str, Any], defn: ast.Definition) -> list[Any]:
-    given = {a.name for a in c.args or [] if a.name}
-    n_pos = sum(1 for a in c.args or [] if a.name is None)
-    shown = [values[p.name] for p in defn.params[:n_pos]]
-    shown += [_KwShow(p.name, values[p.name]) for p in defn.params if p.name in given]
-    return shown
-
-
-class _KwShow(Word):
-    def __new__(cls, name: str, value: Any) -> _KwShow:
-        return super().__new__(cls, f"{name}={show(value)}")
 
 
 def _single_block_call(body: Sequence[ast.Stmt], program: Program) -> ast.Call | None:
@@ -916,65 +811,3 @@ def _stride(xs: tuple[int, ...], target: tuple[int, ...]) -> int | None:
                 return None
         strides.add(s)
     return strides.pop() if len(strides) == 1 else None
-
-
-def _check_type(what: str, spec: ArgSpec, v: Any, span: Span) -> Any:
-    t = spec.type
-    if isinstance(v, Word) and t not in ("word", "bias", "any"):
-        raise ResgraphError("RG302", f"undefined name '{v}'", span)
-    if t == "int":
-        if isinstance(v, float) and v.is_integer():
-            v = int(v)
-        if isinstance(v, bool) or not isinstance(v, int):
-            kind = "channel count" if spec.name in ("out", "dim", "channels") else "value"
-            if isinstance(v, float):
-                raise ResgraphError("RG303", f"{what}: non-integer {kind} {v:g} for "
-                                    f"'{spec.name}' (use // or int(...))", span)
-            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be an int, got a "
-                                f"{type_name(v)} ({show(v)})", span)
-    elif t == "float":
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be a number, got a "
-                                f"{type_name(v)} ({show(v)})", span)
-        v = float(v)
-    elif t == "bool":
-        if not isinstance(v, bool):
-            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be true or false, got "
-                                f"{show(v)}", span)
-    elif t == "bias":
-        if not isinstance(v, bool) and v != "auto":
-            raise ResgraphError("RG303", f"{what}: 'bias' must be true, false or auto, got "
-                                f"{show(v)}", span)
-    elif t == "word":
-        if not isinstance(v, str) or v not in spec.choices:
-            choices = ", ".join(spec.choices)
-            hint = did_you_mean(str(v), spec.choices) if isinstance(v, str) else ""
-            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be one of {choices}; got "
-                                f"{show(v)}{hint}", span)
-        v = str(v)
-    elif t == "ints":
-        items = v if isinstance(v, list) else [v]
-        fixed = []
-        for item in items:
-            if isinstance(item, float) and item.is_integer():
-                item = int(item)
-            if isinstance(item, bool) or not isinstance(item, int):
-                raise ResgraphError("RG303", f"{what}: '{spec.name}' must be an int or a list "
-                                    f"of ints, got {show(v)}", span)
-            fixed.append(item)
-        if not fixed:
-            raise ResgraphError("RG303", f"{what}: '{spec.name}' is an empty list", span)
-        v = fixed if isinstance(v, list) else fixed[0]
-    for item in v if isinstance(v, list) else [v]:
-        if not isinstance(item, (int, float)) or isinstance(item, bool):
-            continue
-        if spec.minimum is not None and item < spec.minimum:
-            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be at least "
-                                f"{spec.minimum:g}, got {show(item)}", span)
-        if spec.maximum is not None and item > spec.maximum:
-            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be at most "
-                                f"{spec.maximum:g}, got {show(item)}", span)
-        if isinstance(item, int) and item >= MAX_INT:
-            raise ResgraphError("RG303", f"{what}: '{spec.name}' is {item:,}, too large for "
-                                "PyTorch (at most 2**63 - 1)", span)
-    return v
