@@ -747,27 +747,30 @@ def _reaches(g: nx.DiGraph, src: int, dst: int) -> bool:
     if src == dst:
         return True
     below, above = {src}, {dst}
-    down, up = [src], [dst]
+    down: list[int] | None = [src]
+    up: list[int] | None = [dst]
     while down and up:
-        nxt = []
-        for n in down:
-            for s in g.successors(n):
-                if s in above:
-                    return True
-                if s not in below:
-                    below.add(s)
-                    nxt.append(s)
-        down = nxt
-        nxt = []
-        for n in up:
-            for p in g.predecessors(n):
-                if p in below:
-                    return True
-                if p not in above:
-                    above.add(p)
-                    nxt.append(p)
-        up = nxt
+        down = _widen(down, g.successors, below, above)
+        if down is None:
+            return True
+        up = _widen(up, g.predecessors, above, below)
+        if up is None:
+            return True
     return False
+
+
+def _widen(frontier: list[int], neighbours: Any, seen: set[int],
+           other: set[int]) -> list[int] | None:
+    """One breadth-first step of :func:`_reaches`; None when it meets the other side."""
+    nxt = []
+    for n in frontier:
+        for m in neighbours(n):
+            if m in other:
+                return None
+            if m not in seen:
+                seen.add(m)
+                nxt.append(m)
+    return nxt
 
 
 def _check_size(what: str, shape: Sequence[int], span: Span) -> None:
