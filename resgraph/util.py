@@ -1,0 +1,76 @@
+"""Small helpers shared by the stages: shape and count formatting, pausing the GC.
+
+>>> shape_text((3, 224, 224)), short_count(11689512), exact_count(2 ** 58)
+('[3, 224, 224]', '11.7M', '2.882e17')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
+
+
+def shape_text(shape: Sequence[int]) -> str:
+    """A shape as the language writes it.
+
+    >>> shape_text((64, 56, 56))
+    '[64, 56, 56]'
+    """
+    return "[" + ", ".join(str(d) for d in shape) + "]"
+
+
+def short_count(n: int) -> str:
+    """A short count for diagrams: ``36864`` → ``36.9K``, ``2359296`` → ``2.36M``.
+
+    >>> short_count(512), short_count(36864), short_count(230144), short_count(11689512)
+    ('512', '36.9K', '230K', '11.7M')
+    """
+    for div, unit in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "K")):
+        if n >= div:
+            value = n / div
+            text = f"{value:.{max(3 - len(str(int(value))), 0)}f}"
+            return (text.rstrip("0").rstrip(".") if "." in text else text) + unit
+    return str(n)
+
+
+def sci(n: int, digits: int = 3) -> str:
+    """Scientific form of an exact integer of any size (no float overflow).
+
+    >>> sci(65536), sci(2 ** 333), sci(7)
+    ('6.554e4', '1.750e100', '7')
+    """
+    if abs(n) < 10:
+        return str(n)
+    mantissa, _, exp = f"{Decimal(n):.{digits}e}".partition("e")
+    return f"{mantissa}e{int(exp)}"
+
+
+def exact_count(n: int, limit: int = 15) -> str:
+    """An exact count with separators, or in scientific form when that is too long.
+
+    >>> exact_count(65536), exact_count(2 ** 58)
+    ('65,536', '2.882e17')
+    """
+    text = f"{n:,}"
+    return text if len(text) <= limit else sci(n)
+
+
+@contextlib.contextmanager
+def no_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector. Elaboration and analysis make many long-lived
+    objects and no cycles; repeated full collections over a large IR graph would make
+    them quadratic in network size.
+
+    >>> with no_gc():
+    ...     gc.isenabled()
+    False
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
