@@ -26,7 +26,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import resgraph  # noqa: E402
-from resgraph.render_view import build_view  # noqa: E402
+from resgraph.render.view import build_view  # noqa: E402
 
 EXAMPLE = os.path.join(ROOT, "examples", "resnet152.rg")
 TORCHVIEW = """\

@@ -30,7 +30,7 @@ import pytest
 import resgraph
 from resgraph.cli import main
 from resgraph.render import render, to_dot, to_mermaid, to_svg
-from resgraph.render_view import build_view
+from resgraph.render.view import build_view
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.rg") if "network " in p.read_text())

@@ -1,8 +1,8 @@
 """Draw an architecture: SVG, PNG, PDF (through Graphviz's ``dot``), DOT and Mermaid.
 
-The picture is built in three steps: :func:`resgraph.render_view.build_view` decides
+The picture is built in three steps: :func:`resgraph.render.view.build_view` decides
 what is drawn (collapsing runs of identical blocks, opening scopes to ``depth``),
-:mod:`resgraph.render_dot` and :mod:`resgraph.render_mermaid` write it out, and
+:mod:`resgraph.render.dot` and :mod:`resgraph.render.mermaid` write it out, and
 ``dot`` lays it out for the image formats. Options (all keywords):
 
 ``collapse``
@@ -40,9 +40,9 @@ from typing import Any
 
 from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
-from resgraph.render_dot import to_digraph
-from resgraph.render_mermaid import to_mermaid_text
-from resgraph.render_view import View, build_view, count_text
+from resgraph.render.dot import to_digraph
+from resgraph.render.mermaid import to_mermaid_text
+from resgraph.render.view import View, build_view, count_text
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
 FORMATS = (*IMAGE_FORMATS, "dot", "mmd")
@@ -82,7 +82,7 @@ class RenderOptions:
 
 
 def view_of(arch: Architecture, opts: RenderOptions) -> View:
-    """The :class:`~resgraph.render_view.View` that these options draw."""
+    """The :class:`~resgraph.render.view.View` that these options draw."""
     return build_view(arch, collapse=opts.collapse, depth=opts.depth, shapes=opts.shapes,
                       params=opts.params)
 

@@ -2,8 +2,8 @@
 
 :func:`build_view` turns an :class:`~resgraph.ir.Architecture` into a :class:`View`,
 independent of the output format (DOT and Mermaid are written from it by
-:mod:`resgraph.render_dot` and :mod:`resgraph.render_mermaid`). What is collapsed
-and how deep scopes open is decided by :class:`resgraph.render_plan.Plan`: a run of
+:mod:`resgraph.render.dot` and :mod:`resgraph.render.mermaid`). What is collapsed
+and how deep scopes open is decided by :class:`resgraph.render.plan.Plan`: a run of
 identical consecutive blocks is drawn once, titled ``basic(64) ×2``, and a scope
 deeper than ``depth`` is one box.
 
@@ -27,7 +27,7 @@ from functools import cached_property
 
 from resgraph.ir import EDGE_KINDS, Architecture, ScopeInfo, input_shapes
 from resgraph.ops import OPS
-from resgraph.render_plan import Plan
+from resgraph.render.plan import Plan
 
 AUTO_COLLAPSE_NODES = 150
 """``collapse=None`` collapses runs when the network has more IR nodes than this."""

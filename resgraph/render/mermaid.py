@@ -1,4 +1,4 @@
-"""A :class:`~resgraph.render_view.View` as a Mermaid flowchart, for Markdown pages.
+"""A :class:`~resgraph.render.view.View` as a Mermaid flowchart, for Markdown pages.
 
 The same nodes, clusters (``subgraph``) and collapsing as the Graphviz picture; edge
 kinds use Mermaid's arrows (``-->`` seq and dense, ``==>`` residual and highway,
@@ -7,7 +7,7 @@ lists the kinds present. Node ids are those of the view (``n12``, ``s3``); legen
 nodes start with ``legend_``.
 
 >>> import resgraph
->>> from resgraph.render_view import build_view
+>>> from resgraph.render.view import build_view
 >>> text = to_mermaid_text(build_view(resgraph.load("examples/resnet18.rg")))
 >>> text.splitlines()[0]
 'flowchart TB'
@@ -17,8 +17,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from resgraph.render_dot import EDGE_STYLES, KIND_TEXT
-from resgraph.render_view import View, ViewNode
+from resgraph.render.dot import EDGE_STYLES, KIND_TEXT
+from resgraph.render.view import View, ViewNode
 
 ARROWS = {"seq": "-->", "dense": "-->", "residual": "==>", "highway": "==>",
           "skip": "-.->", "control": "-.->"}

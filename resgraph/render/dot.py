@@ -1,4 +1,4 @@
-"""A :class:`~resgraph.render_view.View` as Graphviz DOT: the visual grammar and the legend.
+"""A :class:`~resgraph.render.view.View` as Graphviz DOT: the visual grammar and the legend.
 
 Every edge kind has its own colour and line (:data:`EDGE_STYLES`): ``seq`` plain,
 ``residual`` bold blue, ``skip`` dashed orange and laid out as a long edge that does
@@ -8,7 +8,7 @@ circles (``+`` add, ``‖`` concat, green ``+`` gated sum). The legend lists onl
 kinds present. All text goes through HTML-like labels, escaped by :func:`html_text`.
 
 >>> import resgraph
->>> from resgraph.render_view import build_view
+>>> from resgraph.render.view import build_view
 >>> dot = to_dot_source(build_view(resgraph.load("examples/resnet18.rg")))
 >>> dot.startswith("digraph resnet18 {"), 'id=legend_residual' in dot
 (True, True)
@@ -20,7 +20,7 @@ import html
 
 import graphviz
 
-from resgraph.render_view import View, ViewCluster, ViewEdge, ViewNode
+from resgraph.render.view import View, ViewCluster, ViewEdge, ViewNode
 
 FONT = "Helvetica,Arial,sans-serif"
 
