@@ -42,7 +42,8 @@ from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
 from resgraph.render.dot import to_digraph
 from resgraph.render.mermaid import to_mermaid_text
-from resgraph.render.view import View, build_view, count_text
+from resgraph.render.view import View, build_view
+from resgraph.util import short_count
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
 FORMATS = (*IMAGE_FORMATS, "dot", "mmd")
@@ -88,7 +89,7 @@ def view_of(arch: Architecture, opts: RenderOptions) -> View:
 
 
 def _title(arch: Architecture, view: View) -> str:
-    text = f"{arch.name} · {count_text(arch.num_params)} params"
+    text = f"{arch.name} · {short_count(arch.num_params)} params"
     if any(c.repeat > 1 for c in view.clusters.values()) or any(
             n.repeat > 1 for n in view.nodes.values()):
         text += " · ×n: n identical blocks in a row, drawn once"

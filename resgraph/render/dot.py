@@ -1,6 +1,8 @@
 """A :class:`~resgraph.render.view.View` as Graphviz DOT: the visual grammar and the legend.
 
-Every edge kind has its own colour and line (:data:`EDGE_STYLES`): ``seq`` plain,
+Every edge kind is drawn in the colour and line its entry in
+:data:`resgraph.kinds.EDGE_KINDS` declares (turned into Graphviz attributes by
+:func:`edge_style`) and listed in the legend by its ``legend`` text: ``seq`` plain,
 ``residual`` bold blue, ``skip`` dashed orange and laid out as a long edge that does
 not pull ranks, ``highway`` green into a gated sum whose gate ``T`` arrives on a thin
 dotted ``control`` edge, ``dense`` violet fanning into a concat node. Merges are small
@@ -20,29 +22,10 @@ import html
 
 import graphviz
 
+from resgraph.kinds import EDGE_KINDS, Style
 from resgraph.render.view import View, ViewCluster, ViewEdge, ViewNode
 
 FONT = "Helvetica,Arial,sans-serif"
-
-EDGE_STYLES: dict[str, dict[str, str]] = {
-    "seq": {"color": "#495057", "penwidth": "1"},
-    "residual": {"color": "#1c6bb0", "penwidth": "2.6"},
-    "skip": {"color": "#e8590c", "penwidth": "1.6", "style": "dashed", "constraint": "false"},
-    "highway": {"color": "#2b8a3e", "penwidth": "2"},
-    "control": {"color": "#2b8a3e", "penwidth": "0.8", "style": "dotted", "arrowsize": "0.6"},
-    "dense": {"color": "#7048e8", "penwidth": "1.2"},
-}
-"""Graphviz attributes of each edge kind."""
-
-KIND_TEXT: dict[str, str] = {
-    "seq": "sequence",
-    "residual": "residual: added back (+)",
-    "skip": "long skip",
-    "highway": "highway carry: x into the gated sum",
-    "control": "gate T (control, not a signal path)",
-    "dense": "dense: concatenated (‖)",
-}
-"""What the legend says about each edge kind."""
 
 GLYPH_TEXT: dict[str, str] = {
     "add": "+  add",
@@ -50,7 +33,8 @@ GLYPH_TEXT: dict[str, str] = {
     "highway": "green +  gated sum H·T + x·(1−T)",
     "gate": "T  highway gate σ(W·x + b)",
 }
-"""What the legend says about each kind of merge node (by op)."""
+"""What the legend says about each kind of merge node (by op): every op in
+:data:`resgraph.kinds.MERGE_OPS`, and the highway gate."""
 
 FILL: dict[str, str] = {
     **dict.fromkeys(("conv", "linear", "embedding", "attention"), "#dbe8f7"),
@@ -100,6 +84,25 @@ def _tooltip(text: str) -> str:
     return text.replace("\\", "\\\\")
 
 
+def edge_style(style: Style) -> dict[str, str]:
+    """Graphviz attributes of an edge kind's :class:`~resgraph.kinds.Style`.
+
+    A solid line, an edge that takes part in ranking and an arrowhead of size 1 (the
+    diagram's default) are Graphviz's defaults, so they are left out.
+
+    >>> edge_style(EDGE_KINDS["skip"].style)
+    {'color': '#e8590c', 'penwidth': '1.6', 'style': 'dashed', 'constraint': 'false'}
+    """
+    attrs = {"color": style.color, "penwidth": f"{style.width:g}"}
+    if style.dash != "solid":
+        attrs["style"] = style.dash
+    if not style.constraint:
+        attrs["constraint"] = "false"
+    if style.arrowsize != 1.0:
+        attrs["arrowsize"] = f"{style.arrowsize:g}"
+    return attrs
+
+
 def node_attrs(node: ViewNode) -> dict[str, str]:
     """Graphviz attributes of one drawn node, by its role."""
     attrs = {"tooltip": _tooltip(node.tooltip), "class": node.role}
@@ -142,7 +145,7 @@ def cluster_attrs(cluster: ViewCluster) -> dict[str, str]:
 
 def edge_attrs(edge: ViewEdge) -> dict[str, str]:
     """Graphviz attributes of an edge: its kind's style, and its shape if asked for."""
-    attrs = {**EDGE_STYLES[edge.kind], "class": edge.kind}
+    attrs = {**edge_style(EDGE_KINDS[edge.kind].style), "class": edge.kind}
     if edge.shape:
         attrs.update(label=html_label([edge.shape]), fontsize="8", fontcolor="#868e96")
     return attrs
@@ -186,8 +189,8 @@ def add_legend(dot: graphviz.Digraph, kinds: list[str], glyphs: list[str],
                  color="#ced4da", fontsize="10")
         for kind in kinds:
             a, b = f"legend_{kind}_a", f"legend_{kind}_b"
-            leg.node(a, label=html_label([KIND_TEXT[kind]]), shape="plaintext", fontsize="9",
-                     height="0.2", **{"class": "legend"})
+            leg.node(a, label=html_label([EDGE_KINDS[kind].legend]), shape="plaintext",
+                     fontsize="9", height="0.2", **{"class": "legend"})
             leg.node(b, label="", shape="point", width="0.02", color="white",
                      **{"class": "legend"})
             if rankdir == "TB":
@@ -195,7 +198,8 @@ def add_legend(dot: graphviz.Digraph, kinds: list[str], glyphs: list[str],
                     row.attr(rank="same")
                     row.node(a)
                     row.node(b)
-            leg.edge(a, b, id=f"legend_{kind}", **{**EDGE_STYLES[kind], "constraint": "true",
+            leg.edge(a, b, id=f"legend_{kind}", **{**edge_style(EDGE_KINDS[kind].style),
+                                                   "constraint": "true",
                                                    "minlen": "2" if rankdir == "TB" else "1",
                                                    "class": f"legend {kind}"})
         rows = [f"legend_{kind}_a" for kind in kinds]

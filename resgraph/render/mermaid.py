@@ -1,10 +1,12 @@
 """A :class:`~resgraph.render.view.View` as a Mermaid flowchart, for Markdown pages.
 
-The same nodes, clusters (``subgraph``) and collapsing as the Graphviz picture; edge
-kinds use Mermaid's arrows (``-->`` seq and dense, ``==>`` residual and highway,
-``-.->`` skip and control) and a ``linkStyle`` colour each, and a ``legend`` subgraph
-lists the kinds present. Node ids are those of the view (``n12``, ``s3``); legend
-nodes start with ``legend_``.
+The same nodes, clusters (``subgraph``) and collapsing as the Graphviz picture; each
+edge kind is drawn with the Mermaid arrow, colour, width and dash of its
+:class:`~resgraph.kinds.Style` in :data:`resgraph.kinds.EDGE_KINDS` (``-->`` seq and
+dense, ``==>`` residual and highway, ``-.->`` skip and control; colours through
+``linkStyle``), and a ``legend`` subgraph lists the kinds present by their legend
+text. Node ids are those of the view (``n12``, ``s3``); legend nodes start with
+``legend_``.
 
 >>> import resgraph
 >>> from resgraph.render.view import build_view
@@ -17,12 +19,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from resgraph.render.dot import EDGE_STYLES, KIND_TEXT
+from resgraph.kinds import EDGE_KINDS, Dash, Style
 from resgraph.render.view import View, ViewNode
 
-ARROWS = {"seq": "-->", "dense": "-->", "residual": "==>", "highway": "==>",
-          "skip": "-.->", "control": "-.->"}
-WIDTHS = {"seq": 1, "residual": 3, "skip": 2, "highway": 2, "control": 1, "dense": 1}
+DASHES: dict[Dash, str] = {"dashed": "6 4", "dotted": "2 3"}
+"""The ``stroke-dasharray`` of each dash pattern but solid."""
 SHAPES = {"input": ('(["', '"])'), "op": ('["', '"]'), "merge": ('(("', '"))'),
           "gate": ('{{"', '"}}'), "box": ('[["', '"]]')}
 
@@ -48,13 +49,15 @@ def _node_line(node: ViewNode) -> str:
     return f"{node.id}{left}{_label(node.lines)}{right}"
 
 
-def _link_style(kind: str) -> str:
-    style = EDGE_STYLES[kind]
-    parts = [f"stroke:{style['color']}", f"stroke-width:{WIDTHS[kind]}px"]
-    if style.get("style") == "dashed":
-        parts.append("stroke-dasharray:6 4")
-    elif style.get("style") == "dotted":
-        parts.append("stroke-dasharray:2 3")
+def link_style(style: Style) -> str:
+    """The ``linkStyle`` of an edge kind's style; widths round to whole pixels (at least 1).
+
+    >>> link_style(EDGE_KINDS["skip"].style)
+    'stroke:#e8590c,stroke-width:2px,stroke-dasharray:6 4'
+    """
+    parts = [f"stroke:{style.color}", f"stroke-width:{max(1, round(style.width))}px"]
+    if style.dash in DASHES:
+        parts.append(f"stroke-dasharray:{DASHES[style.dash]}")
     return ",".join(parts)
 
 
@@ -75,7 +78,7 @@ def to_mermaid_text(view: View, *, rankdir: str = "TB") -> str:
     by_kind: dict[str, list[int]] = defaultdict(list)
     for i, edge in enumerate(view.edges):
         text = f'|"{mermaid_text(edge.shape)}"|' if edge.shape else ""
-        lines.append(f"    {edge.src} {ARROWS[edge.kind]}{text} {edge.dst}")
+        lines.append(f"    {edge.src} {EDGE_KINDS[edge.kind].style.mermaid}{text} {edge.dst}")
         by_kind[edge.kind].append(i)
     kinds = view.kinds()
     if kinds:
@@ -83,12 +86,14 @@ def to_mermaid_text(view: View, *, rankdir: str = "TB") -> str:
         lines.append("        direction LR")
         for index, kind in enumerate(kinds, start=len(view.edges)):
             by_kind[kind].append(index)
-            lines.append(f'        legend_{kind}_a["{mermaid_text(KIND_TEXT[kind])}"] '
-                         f'{ARROWS[kind]} legend_{kind}_b[" "]')
+            edge_kind = EDGE_KINDS[kind]
+            lines.append(f'        legend_{kind}_a["{mermaid_text(edge_kind.legend)}"] '
+                         f'{edge_kind.style.mermaid} legend_{kind}_b[" "]')
         lines.append("    end")
         legend_nodes = ",".join(f"legend_{k}_{e}" for k in kinds for e in "ab")
         lines.append(f"    class {legend_nodes} legendnode")
         lines.append("    classDef legendnode fill:none,stroke:none")
     for kind in kinds:
-        lines.append(f"    linkStyle {','.join(map(str, by_kind[kind]))} {_link_style(kind)}")
+        links = ",".join(map(str, by_kind[kind]))
+        lines.append(f"    linkStyle {links} {link_style(EDGE_KINDS[kind].style)}")
     return "\n".join(lines) + "\n"

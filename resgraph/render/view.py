@@ -25,9 +25,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from resgraph.ir import EDGE_KINDS, Architecture, ScopeInfo, input_shapes
+from resgraph.ir import Architecture, ScopeInfo, input_shapes
+from resgraph.kinds import EDGE_KINDS, MERGE_OPS
 from resgraph.ops import OPS
 from resgraph.render.plan import Plan
+from resgraph.util import short_count
 
 AUTO_COLLAPSE_NODES = 150
 """``collapse=None`` collapses runs when the network has more IR nodes than this."""
@@ -36,8 +38,11 @@ DENSE_RUN_NOTE = "each layer reads ‖ (block input, all earlier outputs)"
 """The note under a collapsed run of dense layers, whose concat nodes are not drawn."""
 
 MERGE_TEXT = {"add": "+", "concat": "‖", "highway": "+"}
+"""The glyph drawn in the circle of each merge op (every op in :data:`resgraph.kinds.MERGE_OPS`)."""
+
 MERGE_TIPS = {"add": "add (residual / skip merge)", "concat": "concat on channels",
               "highway": "gated sum y = H·T + x·(1−T)"}
+"""The tooltip of each merge op's circle."""
 
 
 @dataclass
@@ -56,7 +61,7 @@ class ViewNode:
 
 @dataclass
 class ViewEdge:
-    """One drawn edge of a kind in :data:`resgraph.ir.EDGE_KINDS`; ``shape`` is its tensor."""
+    """One drawn edge of a kind in :data:`resgraph.kinds.EDGE_KINDS`; ``shape`` is its tensor."""
 
     src: str
     dst: str
@@ -88,7 +93,7 @@ class View:
     collapsed: bool = False
 
     def kinds(self) -> list[str]:
-        """The edge kinds present, in the order of :data:`~resgraph.ir.EDGE_KINDS`."""
+        """The edge kinds present, in the order of :data:`resgraph.kinds.EDGE_KINDS`."""
         present = {e.kind for e in self.edges}
         return [k for k in EDGE_KINDS if k in present]
 
@@ -125,27 +130,14 @@ def build_view(arch: Architecture, *, collapse: bool | None = None, depth: int |
 # ---------------------------------------------------------------- formatting helpers
 
 
-def shape_text(shape: tuple[int, ...]) -> str:
-    """``(64, 56, 56)`` → ``64×56×56``.
+def dims_text(shape: tuple[int, ...]) -> str:
+    """A shape as diagrams show it, ``(64, 56, 56)`` → ``64×56×56`` (the language's
+    form is :func:`resgraph.util.shape_text`).
 
-    >>> shape_text((1000,))
-    '1000'
+    >>> dims_text((64, 56, 56)), dims_text((1000,))
+    ('64×56×56', '1000')
     """
     return "×".join(str(d) for d in shape)
-
-
-def count_text(n: int) -> str:
-    """A short parameter count: ``36864`` → ``36.9K``, ``2359296`` → ``2.36M``.
-
-    >>> count_text(512), count_text(36864), count_text(230144), count_text(11689512)
-    ('512', '36.9K', '230K', '11.7M')
-    """
-    for div, unit in ((1_000_000_000, "G"), (1_000_000, "M"), (1_000, "K")):
-        if n >= div:
-            value = n / div
-            text = f"{value:.{max(3 - len(str(int(value))), 0)}f}"
-            return (text.rstrip("0").rstrip(".") if "." in text else text) + unit
-    return str(n)
 
 
 def scope_title(info: ScopeInfo) -> str:
@@ -219,10 +211,11 @@ class _Builder:
                 continue
             info = self.plan.scopes[s]
             details = []
-            if len(self.plan.runs[s]) > 1 and self.plan.scopes[info.parent].kind == "dense":
+            in_dense = info.parent is not None and self.plan.scopes[info.parent].kind == "dense"
+            if len(self.plan.runs[s]) > 1 and in_dense:
                 details.append(DENSE_RUN_NOTE)
             if self.params:
-                details.append(count_text(self._run_params(s)) + " params")
+                details.append(short_count(self._run_params(s)) + " params")
             scopes = self.g.nodes[self.plan.members[s][0]]["scope"]
             parent = self._cluster_of(scopes[:scopes.index(s)])
             self.view.clusters[f"c{s}"] = ViewCluster(
@@ -233,8 +226,8 @@ class _Builder:
         d = self.g.nodes[n]
         op = d["op"]
         if op == "input":
-            role, lines = "input", [f"input {d['args']['name']}", shape_text(d["shape"])]
-        elif op in MERGE_TEXT:
+            role, lines = "input", [f"input {d['args']['name']}", dims_text(d["shape"])]
+        elif op in MERGE_OPS:
             role, lines = "merge", [MERGE_TEXT[op]]
         elif op == "gate":
             role, lines = "gate", ["T", "σ(" + ("conv 1×1" if len(d["shape"]) > 1 else "linear")
@@ -245,15 +238,15 @@ class _Builder:
         if op == "add" and d["args"].get("drop_path"):
             lines.append(f"drop path {d['args']['drop_path']:g}")
         if self.params and d["params"]:
-            lines.append(f"{count_text(d['params'])} params")
+            lines.append(f"{short_count(d['params'])} params")
         for name, out in self.g.graph["outputs"].items():
             if out == n:
                 shown = "output" if name == "output" else f"output {name}"
-                lines.append(f"{shown} · {shape_text(d['shape'])}")
+                lines.append(f"{shown} · {dims_text(d['shape'])}")
         tip = MERGE_TIPS.get(op, "")
         if op == "add" and d["args"].get("drop_path"):
             tip += f", drop path {d['args']['drop_path']:g}"
-        tooltip = f"{d['path']}: {tip}" if tip else f"{d['path']} → {shape_text(d['shape'])}"
+        tooltip = f"{d['path']}: {tip}" if tip else f"{d['path']} → {dims_text(d['shape'])}"
         self.view.nodes[f"n{n}"] = ViewNode(f"n{n}", role, op, lines, tooltip,
                                             self._cluster_of(d["scope"]), n in self.outputs)
 
@@ -266,7 +259,7 @@ class _Builder:
         lines.append(f"{len(nodes)} ops, {weighted} weighted layers{each}" if weighted
                      else f"{len(nodes)} ops{each}")
         if self.params:
-            lines.append(f"{count_text(self._run_params(scope))} params")
+            lines.append(f"{short_count(self._run_params(scope))} params")
         scopes = self.g.nodes[nodes[0]]["scope"]
         cluster = self._cluster_of(scopes[:scopes.index(scope)])
         self.view.nodes[f"s{scope}"] = ViewNode(
@@ -285,7 +278,7 @@ class _Builder:
             du, dv = self.plan.display(u), self.plan.display(v)
             if du is None or dv is None or du == dv or self.plan.crosses_members(u, v):
                 continue
-            shape = shape_text(self.g.nodes[u]["shape"]) if self.shapes else ""
+            shape = dims_text(self.g.nodes[u]["shape"]) if self.shapes else ""
             edges = drawn[du, dv]
             if all(e.kind != d["kind"] for e in edges):
                 edges.append(ViewEdge(du, dv, d["kind"], shape))
