@@ -21,7 +21,7 @@ from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
 from resgraph.program import Limits
 
-STAGES = {"analyze": "resgraph.analyze", "render": "resgraph.render",
+STAGES = {"analyze": "resgraph.analyze",
           "compile": "resgraph.lower", "train": "resgraph.train"}
 
 
@@ -151,6 +151,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         arch = load_from_args(args)
         if args.command == "check":
             return check_main(arch, args)
+        if args.command == "render":
+            from resgraph.render import cli_main as render_main
+
+            return render_main(arch, output=args.output, collapse=args.collapse,
+                               depth=args.depth, shapes=args.shapes, params=args.params,
+                               rankdir=args.rankdir)
         module = importlib.import_module(STAGES[args.command])
         return int(module.cli_main(arch, args))
     except ResgraphError as exc:

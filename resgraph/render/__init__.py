@@ -31,7 +31,6 @@ never imported here.
 
 from __future__ import annotations
 
-import argparse
 import shutil
 import subprocess
 from dataclasses import dataclass, fields
@@ -204,12 +203,21 @@ def _save(target: Path, data: bytes) -> None:
                             f"{exc.strerror or exc}") from None
 
 
-def cli_main(arch: Architecture, args: argparse.Namespace) -> int:
-    """``resgraph render FILE -o OUT [--collapse|--expand] [--depth N] ...``."""
-    opts = RenderOptions.from_kwargs({
-        "collapse": args.collapse, "depth": args.depth, "shapes": args.shapes,
-        "params": args.params, "rankdir": args.rankdir})
-    view = write(arch, args.output, opts)
+def cli_main(arch: Architecture, *, output: str, collapse: bool | None = None,
+             depth: int | None = None, shapes: bool = False, params: bool = False,
+             rankdir: str = "TB") -> int:
+    """``resgraph render``: write the diagram to ``output``, print what was drawn, return 0.
+
+    >>> import os, tempfile, resgraph
+    >>> out = os.path.join(tempfile.mkdtemp(), "r18.mmd")
+    >>> cli_main(resgraph.load("examples/resnet18.rg"), output=out, collapse=True, depth=0)
+    ... # doctest: +ELLIPSIS
+    wrote .../r18.mmd: 12 nodes, 11 edges (collapsed)
+    0
+    """
+    opts = RenderOptions.from_kwargs({"collapse": collapse, "depth": depth, "shapes": shapes,
+                                      "params": params, "rankdir": rankdir})
+    view = write(arch, output, opts)
     how = "collapsed" if view.collapsed else "expanded"
-    print(f"wrote {args.output}: {len(view.nodes)} nodes, {len(view.edges)} edges ({how})")
+    print(f"wrote {output}: {len(view.nodes)} nodes, {len(view.edges)} edges ({how})")
     return 0
