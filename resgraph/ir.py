@@ -21,18 +21,69 @@ Graph attributes
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 import networkx as nx
 
 from resgraph.errors import Span
+from resgraph.kinds import EDGE_KINDS, EdgeKindName, is_signal
 from resgraph.ops import NORM_OPS, OPS
 
 if TYPE_CHECKING:
     from resgraph.analyze import Analysis
 
-EDGE_KINDS = ("seq", "residual", "skip", "highway", "dense", "control")
+Shape = tuple[int, ...]
+Dtype = Literal["float", "long"]
+ScopeKind = Literal["network", "block", "seq", "copy", "residual", "highway", "dense",
+                    "dense_layer", "shortcut"]
+
+
+class NodeAttrs(TypedDict):
+    """The attributes of every IR node (see the module docstring)."""
+
+    op: str
+    args: dict[str, Any]
+    shape: Shape
+    dtype: Dtype
+    params: int
+    macs: int
+    weighted: int
+    path: str
+    span: Span
+    scope: tuple[int, ...]
+    label: str | None
+
+
+class EdgeAttrs(TypedDict):
+    """The attributes of every IR edge."""
+
+    kind: EdgeKindName
+    port: int
+    unit: int
+
+
+def new_node(op: str, args: dict[str, Any], shape: Shape, dtype: Dtype, span: Span,
+             scope: tuple[int, ...], label: str | None = None) -> NodeAttrs:
+    """The one constructor of node attributes: the registry fills ``weighted``; ``params``,
+    ``macs`` (by :func:`annotate`) and ``path`` (by naming) are filled later.
+
+    >>> new_node("relu", {}, (8,), "float", Span("f.rg", 1, 1), (0,))["weighted"]
+    0
+    """
+    return NodeAttrs(op=op, args=args, shape=shape, dtype=dtype, params=0, macs=0,
+                     weighted=OPS[op].weighted, path="", span=span, scope=scope, label=label)
+
+
+def node_attrs(g: nx.DiGraph, n: int) -> NodeAttrs:
+    """A node's attributes, typed."""
+    return cast(NodeAttrs, g.nodes[n])
+
+
+def edge_attrs(g: nx.DiGraph, u: int, v: int) -> EdgeAttrs:
+    """An edge's attributes, typed."""
+    return cast(EdgeAttrs, g.edges[u, v])
 
 
 @dataclass
@@ -47,10 +98,10 @@ class ScopeInfo:
     """
 
     id: int
-    kind: str
+    kind: ScopeKind
     name: str
     call: str
-    key: tuple
+    key: tuple[Any, ...]
     parent: int | None
     span: Span
     path: str = ""
@@ -66,12 +117,20 @@ class Architecture:
     """
 
     def __init__(self, name: str, graph: nx.DiGraph, scopes: dict[int, ScopeInfo],
-                 params: dict[str, Any], file: str) -> None:
+                 hparams: dict[str, Any], file: str) -> None:
         self.name = name
         self.graph = graph
         self.scopes = scopes
-        self.params = params
+        self.hparams = hparams
+        """The network's parameter values (``classes=10``), after defaults and overrides."""
         self.file = file
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """Deprecated alias of :attr:`hparams` (``params`` elsewhere means weight counts)."""
+        warnings.warn("Architecture.params is renamed Architecture.hparams", DeprecationWarning,
+                      stacklevel=2)
+        return self.hparams
 
     @property
     def inputs(self) -> dict[str, tuple[int, ...]]:
@@ -125,7 +184,7 @@ def annotate(g: nx.DiGraph) -> None:
     for n, node in g.nodes(data=True):
         args = node["args"]
         if args.get("bias") == "auto":
-            consumers = [s for s in g.successors(n) if g.edges[n, s]["kind"] != "control"]
+            consumers = [s for s in g.successors(n) if is_signal(g.edges[n, s]["kind"])]
             only_norm = len(consumers) == 1 and g.nodes[consumers[0]]["op"] in NORM_OPS
             args["bias"] = not only_norm
         spec = OPS[node["op"]]
@@ -177,7 +236,7 @@ def lint(g: nx.DiGraph) -> list[str]:
             kind = g.edges[p, n]["kind"]
             if kind not in EDGE_KINDS:
                 problems.append(f"edge {p}->{n}: unknown kind {kind!r}")
-            if kind == "control" and op not in ("gate", "highway"):
+            if not is_signal(kind) and op not in ("gate", "highway"):
                 problems.append(f"edge {p}->{n}: control edge into {op}")
         if not isinstance(d.get("params"), int) or d["params"] < 0:
             problems.append(f"node {n} ({op}): params not set")

@@ -16,8 +16,9 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
+ArgType = Literal["int", "float", "bool", "word", "ints", "bias", "any"]
 Shape = tuple[int, ...]
 Args = dict[str, Any]
 
@@ -34,13 +35,13 @@ class OpError(Exception):
 
 @dataclass(frozen=True)
 class ArgSpec:
-    """One argument: name, type (int float bool word ints bias dim any) and default.
+    """One argument: name, type (see :data:`ArgType`) and default.
 
     A callable default is computed from the other arguments (``pad=k//2``).
     """
 
     name: str
-    type: str
+    type: ArgType
     default: Any = REQUIRED
     choices: tuple[str, ...] = ()
     minimum: float | None = None
@@ -139,10 +140,6 @@ def _window_shape(x: Shape, a: Args, op: str, channels: int) -> Shape:
                           f"of an input of size {size} (input {_fmt(x)})", "RG403")
         out.append(o)
     return (channels, *out)
-
-
-def _one(ins: list[Shape]) -> Shape:
-    return ins[0]
 
 
 def _same(ins: list[Shape], a: Args) -> Shape:
@@ -368,10 +365,17 @@ _BIAS = ArgSpec("bias", "bias", "auto")
 
 
 def _pad_default(a: Args) -> Any:
+    """``same`` padding for odd kernels: ``dilation * (k - 1) // 2`` per dimension.
+
+    >>> _pad_default({"k": 3, "dilation": [2, 2]}), _pad_default({"k": [3, 5], "dilation": 2})
+    ([2, 2], [2, 4])
+    """
     k, d = a["k"], a.get("dilation", 1)
-    if isinstance(k, list):
-        return [dd * (kk - 1) // 2 for kk, dd in zip(k, _per_dim(d, len(k), "dilation"))]
-    return d * (k - 1) // 2 if isinstance(d, int) else k // 2
+    if isinstance(k, int) and isinstance(d, int):
+        return d * (k - 1) // 2
+    rank = len(k) if isinstance(k, list) else len(d)
+    return [dd * (kk - 1) // 2 for kk, dd in zip(_per_dim(k, rank, "k"),
+                                                 _per_dim(d, rank, "dilation"))]
 
 
 _SPECS: list[OpSpec] = [

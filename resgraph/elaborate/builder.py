@@ -1,0 +1,406 @@
+"""The elaborator: bodies, chains, terms, op calls and block instances become IR nodes.
+
+Connection groups and edge statements are built by :mod:`resgraph.elaborate.connections`
+through the kind registry; names by :mod:`resgraph.elaborate.naming`.
+
+>>> from resgraph.program import Limits, load_program
+>>> prog = load_program("network n() { input x[3, 8, 8]\\n x -> conv(4) -> relu }", "n.rg",
+...                     Limits())
+>>> el = Elaborator(prog, Limits())
+>>> root = el.new_scope(None, "network", "n", "n", ("n",), prog.networks["n"].span, None, None)
+>>> fr = Frame({}, None, None, el.graph, el.queried)
+>>> out = el.body(prog.networks["n"].body, fr, root, None, NetworkState())
+>>> [el.graph.nodes[n]["op"] for n in el.graph], el.graph.nodes[out]["shape"]
+(['input', 'conv', 'relu'], (4, 8, 8))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import networkx as nx
+
+from resgraph import ast
+from resgraph.binding import bind_args, bind_params, check_type, match_args, positional_shown
+from resgraph.elaborate import connections
+from resgraph.elaborate.frame import Frame
+from resgraph.elaborate.graphops import check_size
+from resgraph.elaborate.naming import NameTable, Naming
+from resgraph.errors import ResgraphError, Span, did_you_mean
+from resgraph.evaluate import Scope, evaluate, show
+from resgraph.ir import Dtype, ScopeInfo, ScopeKind, new_node
+from resgraph.kinds import CONNECTIONS
+from resgraph.ops import OPS, USER_OPS, ArgSpec, OpError
+from resgraph.program import Limits, Program
+from resgraph.util import shape_text
+
+DTYPES: dict[str, Dtype] = {"float": "float", "long": "long", "int": "long"}
+
+Input = tuple[int, str, int]
+"""An input of a new node: (source node, edge kind, unit flag), in port order."""
+
+
+@dataclass
+class NetworkState:
+    """What a network body declares besides its chains: inputs and named outputs."""
+
+    inputs: list[int] = field(default_factory=list)
+    outputs: list[tuple[str, Span]] = field(default_factory=list)
+
+
+@dataclass
+class Elaborator:
+    """Builds the IR graph of one network."""
+
+    program: Program
+    limits: Limits
+    graph: nx.DiGraph = field(default_factory=nx.DiGraph)
+    names: NameTable = field(default_factory=NameTable)
+    queried: set[int] = field(default_factory=set)
+    merge_in: dict[int, int] = field(default_factory=dict)
+    """Node → the merge node that edge statements built in front of it."""
+    merge_kind: dict[int, tuple[str, str]] = field(default_factory=dict)
+    """Merge node → (kind, merge option) of the edges into it."""
+    instance_in: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """Output node of a labelled block instance or group → (its input node, its scope)."""
+    stack: list[str] = field(default_factory=list)
+
+    @property
+    def scopes(self) -> dict[int, ScopeInfo]:
+        return self.names.scopes
+
+    def size(self) -> tuple[int, int]:
+        """(nodes, scopes) so far: :meth:`estimate` compares two of these."""
+        return len(self.graph), len(self.names.scopes)
+
+    # ------------------------------------------------------------ scopes and nodes
+
+    def new_scope(self, nm: Naming | None, kind: ScopeKind, name: str, call: str,
+                  key: tuple[Any, ...], span: Span, label: str | None, index: int | None,
+                  preferred: str | None = None, numbered: bool = False) -> Naming:
+        """Open a block instance or group scope (see :class:`NameTable`)."""
+        if len(self.names.scopes) >= self.limits.max_nodes:
+            raise ResgraphError("RG503", f"the network has more than {self.limits.max_nodes:,} "
+                                "block instances (raise the limit with --max-nodes)", span)
+        return self.names.new_scope(nm, kind, name, call, key, span, label, index, preferred,
+                                    numbered)
+
+    def node(self, op: str, args: dict[str, Any], inputs: Sequence[Input], span: Span,
+             nm: Naming, label: str | None = None, index: int | None = None,
+             base: str | None = None, preferred: str | None = None) -> int:
+        """Add one op node fed by ``inputs``; its shape is inferred from theirs."""
+        spec = OPS[op]
+        g = self.graph
+        if len(g) >= self.limits.max_nodes:
+            raise ResgraphError("RG503", f"the network has more than {self.limits.max_nodes:,} "
+                                "nodes (raise the limit with --max-nodes)", span)
+        for i, _, _ in inputs:
+            dtype = g.nodes[i]["dtype"]
+            if spec.input_dtype != "any" and dtype != spec.input_dtype:
+                want = "token ids (an input declared ': long')" if spec.input_dtype == "long" \
+                    else "float features"
+                raise ResgraphError("RG406", f"{op} expects {want}, but its input holds "
+                                    f"{dtype} values", span)
+        shape = self.infer(op, [g.nodes[i]["shape"] for i, _, _ in inputs], args, span)
+        nid = len(g)
+        g.add_node(nid, **new_node(op, args, shape, "float", span, nm.chain, label))
+        for port, (src, kind, unit) in enumerate(inputs):
+            g.add_edge(src, nid, kind=kind, port=port, unit=unit)
+        self.names.add_node(nm.scope, nid, label, index, base or op, preferred)
+        return nid
+
+    def infer(self, op: str, in_shapes: list[tuple[int, ...]], args: dict[str, Any],
+              span: Span) -> tuple[int, ...]:
+        """The op's output shape by its registry rule, located at ``span`` on error."""
+        try:
+            shape = OPS[op].shape(in_shapes, args)
+        except OpError as exc:
+            raise ResgraphError(exc.code, str(exc), span) from None
+        if any(d < 1 for d in shape):
+            raise ResgraphError("RG403", f"{op} would produce an empty tensor of shape "
+                                f"{shape_text(shape)}", span)
+        check_size(op, shape, span)
+        return tuple(shape)
+
+    def bind(self, what: str, specs: Sequence[ArgSpec], args: Iterable[ast.Arg], env: Scope,
+             span: Span) -> dict[str, Any]:
+        """Bind call arguments to an op's or group's signature, with type checks."""
+        return bind_args(what, specs, args, env, span, self.limits.max_int_bits)
+
+    # ------------------------------------------------------------ bodies and chains
+
+    def body(self, stmts: Sequence[ast.Stmt], fr: Frame, nm: Naming, flow: int | None,
+             network: NetworkState | None = None) -> int | None:
+        """Elaborate a block or network body; returns its flow at the end."""
+        for stmt in stmts:
+            if isinstance(stmt, ast.ChainStmt):
+                flow = self.chain(stmt.chain, flow, fr, nm, network)
+            elif isinstance(stmt, ast.Assign):
+                flow = self.chain(stmt.chain, flow, fr, nm, network)
+                fr.define(stmt.name, flow, stmt.span)
+                if self.names.label_node(nm.scope, flow, stmt.name):
+                    self.graph.nodes[flow]["label"] = stmt.name
+            elif isinstance(stmt, ast.Edge):
+                connections.edge(self, stmt, fr, nm)
+            elif isinstance(stmt, ast.Let):
+                if stmt.name in fr.env.values:
+                    raise ResgraphError("RG205", f"'{stmt.name}' is already defined", stmt.span)
+                fr.env.values[stmt.name] = evaluate(stmt.value, fr.env,
+                                                    max_int_bits=self.limits.max_int_bits)
+            elif isinstance(stmt, ast.Input):
+                if network is None:
+                    raise ResgraphError("RG207", "'input' belongs in a network; a block's input "
+                                        "is 'in'", stmt.span)
+                nid = self.input(stmt, fr, nm)
+                network.inputs.append(nid)
+                flow = nid if len(network.inputs) == 1 else None
+            elif isinstance(stmt, ast.Output):
+                if network is None:
+                    raise ResgraphError("RG207", "'output' belongs in a network; a block's "
+                                        "output is the node labelled 'out' or its last node",
+                                        stmt.span)
+                network.outputs.extend(stmt.names)
+        return flow
+
+    def input(self, stmt: ast.Input, fr: Frame, nm: Naming) -> int:
+        """``input x[3, 224, 224]: dtype``: a network input node."""
+        dims = []
+        for d in stmt.dims:
+            v = evaluate(d, fr.env, max_int_bits=self.limits.max_int_bits)
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ResgraphError("RG301", f"input dimensions must be positive ints, got "
+                                    f"{show(v)}", d.span)
+            dims.append(v)
+        if not dims:
+            raise ResgraphError("RG301", f"input '{stmt.name}' needs a shape, e.g. "
+                                f"input {stmt.name}[3, 32, 32]", stmt.span)
+        check_size(f"input '{stmt.name}'", dims, stmt.span)
+        dtype = DTYPES.get(stmt.dtype or "float")
+        if dtype is None:
+            raise ResgraphError("RG301", f"unknown dtype '{stmt.dtype}' (use float or long)"
+                                f"{did_you_mean(stmt.dtype or '', DTYPES)}",
+                                stmt.dtype_span or stmt.span)
+        nid = len(self.graph)
+        self.graph.add_node(nid, **new_node("input", {"name": stmt.name, "dtype": dtype},
+                                            tuple(dims), dtype, stmt.span, nm.chain, stmt.name))
+        self.names.add_node(nm.scope, nid, stmt.name, None, "input")
+        fr.define(stmt.name, nid, stmt.span)
+        return nid
+
+    def chain(self, chain: ast.Chain, flow: int | None, fr: Frame, nm: Naming,
+              network: NetworkState | None = None) -> int:
+        """``a -> op -> block -> ...``: each term's output feeds the next."""
+        x = self.start(chain.terms[0], flow, fr, nm, network)
+        for term in chain.terms[1:]:
+            if self.node_reference(term.atom, fr) is not None:
+                name = "in" if isinstance(term.atom, ast.InRef) else \
+                    getattr(term.atom, "name", "")
+                raise ResgraphError("RG208", f"'{name}' is a node; a node name can only start "
+                                    f"a chain. To feed it in here use an edge statement, e.g. "
+                                    f"`skip {name} -> TARGET`", term.atom.span)
+            x = self.term(term, x, fr, nm)
+        return x
+
+    def start(self, t: ast.Term, flow: int | None, fr: Frame, nm: Naming,
+              network: NetworkState | None) -> int:
+        """The first term of a chain: a node in scope starts there, else it continues
+        the flow."""
+        ref = self.node_reference(t.atom, fr)
+        if ref is not None:
+            if t.label is not None or t.repeat is not None:
+                raise ResgraphError("RG208", "a node reference cannot be labelled or repeated",
+                                    t.span)
+            return ref
+        atom = t.atom
+        if isinstance(atom, ast.Call) and atom.args is None and atom.name not in OPS \
+                and atom.name not in self.program.blocks:
+            scope = fr.visible_labels()
+            raise ResgraphError("RG207", f"there is no node '{atom.name}' here, and no op or "
+                                f"block of that name{did_you_mean(atom.name, [*scope, *USER_OPS])}"
+                                f" (nodes in scope: {', '.join(scope) or 'none'})",
+                                atom.name_span)
+        if flow is None:
+            if network is not None and not network.inputs:
+                raise ResgraphError("RG209", "this chain has nothing to start from: the "
+                                    "network has no input yet; declare one before it, e.g. "
+                                    "`input x[3, 32, 32]`, then start the chain with `x ->`",
+                                    t.span)
+            raise ResgraphError("RG209", "this chain has nothing to start from: begin it with a "
+                                "node name (there is no single input to flow from)", t.span)
+        return self.term(t, flow, fr, nm)
+
+    def term(self, t: ast.Term, x: int, fr: Frame, nm: Naming) -> int:
+        """One term: an op, block, group or sub-chain, maybe labelled or repeated."""
+        atom = t.atom
+        repeat = None
+        if t.repeat is not None:
+            repeat = check_type("repeat", ArgSpec("n", "int", minimum=0),
+                                evaluate(t.repeat, fr.env, max_int_bits=self.limits.max_int_bits),
+                                t.repeat.span)
+            if repeat > self.limits.max_repeat:
+                raise ResgraphError("RG504", f"repeat count {repeat:,} is over the limit of "
+                                    f"{self.limits.max_repeat:,} (raise it with --max-repeat)",
+                                    t.repeat.span)
+        if t.label is None:
+            if repeat is None:
+                return self.atom(atom, x, fr, nm, label=None, index=nm.slot())
+            assert t.repeat is not None
+            return self.copies(atom, x, fr, nm, repeat, t.repeat.span)
+        assert t.label_span is not None
+        first_scope = len(self.names.scopes)
+        if repeat is None and not isinstance(atom, ast.SubChain):
+            out = self.atom(atom, x, fr, nm, label=t.label, index=None)
+        else:
+            inner = self.new_scope(nm, "seq", t.label, t.label, ("seq", t.label), t.span,
+                                   t.label, None, numbered=True)
+            if repeat is None:
+                assert isinstance(atom, ast.SubChain)
+                out = self.chain(atom.chain, x, fr, inner)
+            else:
+                assert t.repeat is not None
+                out = self.copies(atom, x, fr, inner, repeat, t.repeat.span)
+        fr.define(t.label, out, t.label_span)
+        if len(self.names.scopes) > first_scope and self.names.scopes[first_scope].parent \
+                == nm.scope and out != x:
+            self.instance_in[out] = (x, first_scope)
+        return out
+
+    def copies(self, atom: ast.Atom, x: int, fr: Frame, nm: Naming, n: int,
+               span: Span) -> int:
+        """``term * n``: n copies in series, numbered within ``nm``."""
+        for i in range(n):
+            before = self.size()
+            if isinstance(atom, ast.Call):
+                x = self.atom(atom, x, fr, nm, label=None, index=nm.slot())
+            else:
+                base = atom.kind if isinstance(atom, ast.Group) else "seq"
+                inner = self.new_scope(nm, "copy", base, base, ("copy", id(atom)), atom.span,
+                                       None, nm.slot())
+                x = self.atom(atom, x, fr.child(), inner, label=None, index=None)
+            self.estimate(before, n - i - 1, span, f"{n:,} copies")
+        return x
+
+    def estimate(self, before: tuple[int, int], left: int, span: Span, what: str) -> None:
+        """Fail early when ``left`` more copies like the last one would pass the node limit."""
+        if not left:
+            return
+        limit = self.limits.max_nodes
+        nodes, scopes = self.size()
+        nodes += (nodes - before[0]) * left
+        scopes += (scopes - before[1]) * left
+        if nodes > limit or scopes > limit:
+            kind = "nodes" if nodes > limit else "block instances"
+            raise ResgraphError("RG503", f"{what} would give the network about "
+                                f"{max(nodes, scopes):,} {kind}, over the limit of {limit:,} "
+                                "(raise it with --max-nodes)", span)
+
+    def node_reference(self, atom: ast.Atom, fr: Frame) -> int | None:
+        """The node a term names (``in`` or a bare label), or None for an op/block/group."""
+        if isinstance(atom, ast.InRef):
+            if fr.in_node is None:
+                raise ResgraphError("RG209", "'in' is the input of a block; a network names its "
+                                    "inputs with 'input'", atom.span)
+            return fr.in_node
+        if isinstance(atom, ast.Call) and atom.args is None:
+            return fr.node(atom.name)
+        if isinstance(atom, ast.Call) and fr.node(atom.name) is not None \
+                and atom.name not in OPS and atom.name not in self.program.blocks:
+            raise ResgraphError("RG208", f"'{atom.name}' is a node, not an op or a block",
+                                atom.name_span)
+        return None
+
+    def atom(self, atom: ast.Atom, x: int, fr: Frame, nm: Naming, label: str | None,
+             index: int | None) -> int:
+        if isinstance(atom, ast.Call):
+            return self.call(atom, x, fr, nm, label, index)
+        if isinstance(atom, ast.SubChain):
+            if label is None and index is None:
+                return self.chain(atom.chain, x, fr, nm)
+            inner = self.new_scope(nm, "seq", "seq", "seq", ("seq",), atom.span, label, index,
+                                   numbered=True)
+            return self.chain(atom.chain, x, fr, inner)
+        if isinstance(atom, ast.Group):
+            return connections.group(self, atom, x, fr, nm, label, index)
+        raise AssertionError(atom)  # pragma: no cover
+
+    def call(self, c: ast.Call, x: int, fr: Frame, nm: Naming, label: str | None,
+             index: int | None) -> int:
+        """An op call or a block instance."""
+        if c.name in self.program.blocks:
+            return self.instantiate(self.program.blocks[c.name], c, x, fr, nm, label, index)
+        spec = OPS.get(c.name)
+        if spec is None or spec.internal:
+            known = [*USER_OPS, *self.program.blocks]
+            kind = "op" if c.name in CONNECTIONS else "op or block"
+            raise ResgraphError("RG201", f"unknown {kind} '{c.name}'"
+                                f"{did_you_mean(c.name, known)}", c.name_span)
+        args = self.bind(c.name, spec.args, c.args or [], fr.env, c.span)
+        return self.node(c.name, args, [(x, "seq", 0)], c.span, nm, label, index)
+
+    # ------------------------------------------------------------ blocks
+
+    def instantiate(self, defn: ast.Definition, c: ast.Call, x: int, fr: Frame, nm: Naming,
+                    label: str | None, index: int | None) -> int:
+        """A block instance: a scope and a fresh frame whose input ``in`` is ``x``."""
+        if defn.name in self.stack:
+            cycle = " -> ".join([*self.stack[self.stack.index(defn.name):], defn.name])
+            raise ResgraphError("RG210", f"block '{defn.name}' uses itself ({cycle}); blocks "
+                                "cannot be recursive", c.name_span)
+        if len(self.stack) >= self.limits.max_nesting:
+            raise ResgraphError("RG505", f"blocks nested more than {self.limits.max_nesting} "
+                                "deep (raise it with --max-nesting)", c.name_span)
+        given, _ = match_args(f"block '{defn.name}'", [p.name for p in defn.params],
+                              c.args or [], fr.env, self.limits.max_int_bits)
+        values = bind_params(defn, given, self.program, self.limits, c.span)
+        shown = ", ".join(show(v) for v in positional_shown(c, values, defn))
+        key = (defn.name, tuple((k, show(v)) for k, v in values.items()))
+        inner = self.new_scope(nm, "block", defn.name, f"{defn.name}({shown})", key, c.span,
+                               label, index)
+        frame = Frame(values, Scope(self.program.values), x, self.graph, self.queried)
+        self.stack.append(defn.name)
+        try:
+            flow = self.body(defn.body, frame, inner, x)
+        except ResgraphError as exc:
+            if len(exc.notes) < 8:
+                exc.with_note(f"in block '{defn.name}' used here", c.name_span)
+            raise
+        finally:
+            self.stack.pop()
+        out = frame.labels.get("out", flow)
+        assert out is not None
+        return out
+
+    # ------------------------------------------------------------ shapes after edges
+
+    def reshape(self, start: int, span: Span) -> None:
+        """Re-infer shapes below ``start`` after an edge statement changed its inputs."""
+        g = self.graph
+        changed = {start}
+        g.nodes[start]["shape"] = self.shape_of(start, span)
+        if not any(self.shape_of(s, span) != g.nodes[s]["shape"] for s in g.successors(start)):
+            return
+        for n in nx.topological_sort(g.subgraph(nx.descendants(g, start))):
+            if not any(p in changed for p in g.predecessors(n)):
+                continue
+            new = self.shape_of(n, span)
+            if new != g.nodes[n]["shape"]:
+                if n in self.queried:
+                    raise ResgraphError("RG413", "this edge changes the shape of a node whose "
+                                        "shape an expression already used; put the edge "
+                                        "statement before the shape query", span)
+                g.nodes[n]["shape"] = new
+                changed.add(n)
+
+    def shape_of(self, n: int, span: Span | None = None) -> tuple[int, ...]:
+        """Node ``n``'s shape inferred again from its inputs' current shapes."""
+        g = self.graph
+        node = g.nodes[n]
+        if node["op"] == "input":
+            return tuple(node["shape"])
+        preds = sorted(g.predecessors(n), key=lambda p: g.edges[p, n]["port"])
+        return self.infer(node["op"], [g.nodes[p]["shape"] for p in preds], node["args"],
+                          span or node["span"])

@@ -1,0 +1,84 @@
+"""Frames: the labels and values visible inside one block instance, repeat copy or dense layer.
+
+>>> import networkx as nx
+>>> from resgraph.errors import Span
+>>> g = nx.DiGraph()
+>>> g.add_node(0, shape=(3, 8, 8))
+>>> fr = Frame({"c": 4}, None, None, g, set())
+>>> fr.define("x", 0, Span("f.rg", 2, 5))
+>>> fr.node("x"), fr.env.lookup("x").shape
+(0, (3, 8, 8))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import networkx as nx
+
+from resgraph.elaborate.naming import check_label
+from resgraph.errors import ResgraphError, Span
+from resgraph.evaluate import NodeRef, Scope
+
+
+class Frame:
+    """Labels and values of one block instance (or of one repeated copy / dense layer).
+
+    A child frame (a repeat copy or dense layer) sees its parent's labels; a block
+    instance starts a fresh frame whose only node is its input ``in``.
+    """
+
+    def __init__(self, values: dict[str, Any], parent_values: Scope | None,
+                 in_node: int | None, graph: nx.DiGraph, queried: set[int],
+                 parent: Frame | None = None) -> None:
+        self.labels: dict[str, int] = {}
+        self.label_spans: dict[str, Span] = {}
+        self.parent = parent
+        self.in_node = in_node
+        self.graph = graph
+        self.queried = queried
+        self.env: Scope = Scope(values, parent.env if parent else parent_values,
+                                self._noderef)
+
+    def child(self) -> Frame:
+        """A frame for one repeat copy or dense layer: its own labels, the same input."""
+        return Frame({}, None, self.in_node, self.graph, self.queried, parent=self)
+
+    def node(self, name: str) -> int | None:
+        """The node a name stands for here (a label, or ``in``), or None."""
+        frame: Frame | None = self
+        while frame is not None:
+            if name in frame.labels:
+                return frame.labels[name]
+            if name == "in" and frame.in_node is not None:
+                return frame.in_node
+            frame = frame.parent
+        return None
+
+    def visible_labels(self) -> list[str]:
+        """Every label in scope, innermost first, for messages."""
+        seen: list[str] = []
+        frame: Frame | None = self
+        while frame is not None:
+            seen += [name for name in frame.labels if name not in seen]
+            frame = frame.parent
+        return seen
+
+    def _noderef(self, name: str) -> NodeRef | None:
+        if name in self.env.values:
+            return None
+        nid = self.node(name) if self.parent is None or name in self.labels or name == "in" \
+            else None
+        if nid is None:
+            return None
+        self.queried.add(nid)
+        return NodeRef(name, nid, self.graph.nodes[nid]["shape"])
+
+    def define(self, name: str, nid: int, span: Span) -> None:
+        """Bind a label to a node; labels are unique within a frame."""
+        check_label(name, span)
+        if name in self.labels:
+            raise ResgraphError("RG204", f"duplicate label '{name}'", span,
+                                notes=[("first defined here", self.label_spans[name])])
+        self.labels[name] = nid
+        self.label_spans[name] = span
