@@ -106,16 +106,28 @@ def _located(span: Span | None, text: str, source: str | None) -> str:
     return f"{head}\n    {line}\n    {caret}"
 
 
-_SOURCES: dict[str, str] = {}
+class SourceFile(str):
+    """A file name that carries its source text, so that every span made with it can quote
+    its own lines (two ``loads()`` of different texts, both named ``<string>``, never mix).
 
+    >>> f = SourceFile("<string>", "network n() {}")
+    >>> f == "<string>", f.text
+    (True, 'network n() {}')
+    """
 
-def remember_source(file: str, text: str) -> None:
-    """Keep a file's text so that errors anywhere can quote its lines."""
-    _SOURCES[file] = text
+    text: str
+
+    def __new__(cls, name: str, text: str) -> SourceFile:
+        obj = super().__new__(cls, name)
+        obj.text = text
+        return obj
+
+    def __reduce__(self) -> tuple[type[SourceFile], tuple[str, str]]:
+        return SourceFile, (str(self), self.text)
 
 
 def _source_line(span: Span, source: str | None) -> str | None:
-    text = source if source is not None else _SOURCES.get(span.file)
+    text = source if source is not None else getattr(span.file, "text", None)
     if text is None:
         return None
     lines = text.splitlines()

@@ -19,7 +19,8 @@ from typing import Any
 from resgraph import ast
 from resgraph.errors import ResgraphError, Span
 
-MAX_INT_BITS = 256
+DEFAULT_INT_BITS = 256
+"""The default bound on an integer's size in expressions (``Limits.max_int_bits``)."""
 MAX_LIST = 10_000
 MAX_NESTING = 200
 
@@ -63,7 +64,7 @@ _MISSING = object()
 
 
 def evaluate(expr: ast.Expr, scope: Scope, *, word_ok: bool = False,
-             max_int_bits: int = MAX_INT_BITS) -> Any:
+             max_int_bits: int = DEFAULT_INT_BITS) -> Any:
     """Evaluate an expression. ``word_ok`` lets an unbound bare name stand for itself."""
     if word_ok and isinstance(expr, ast.Var):
         try:

@@ -24,7 +24,7 @@ from lark.exceptions import (
 from lark.visitors import Transformer_NonRecursive
 
 from resgraph import ast
-from resgraph.errors import ResgraphError, Span, remember_source
+from resgraph.errors import ResgraphError, SourceFile, Span
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NESTING = 64
@@ -42,7 +42,7 @@ def parse(text: str, file: str = "<string>", *, max_bytes: int = MAX_FILE_BYTES,
           max_nesting: int = MAX_NESTING) -> ast.Module:
     """Parse resgraph source text into an :class:`ast.Module`; raise ResgraphError on bad syntax."""
     text = text.removeprefix("\ufeff")  # a byte-order mark some editors write
-    remember_source(file, text)
+    file = SourceFile(file, text)
     if len(text) > max_bytes:
         raise ResgraphError(
             "RG001", f"file is {len(text):,} bytes, over the limit of {max_bytes:,} "
@@ -161,6 +161,7 @@ class _ToAst(Transformer_NonRecursive):
         return ast.Output([(str(t), _tok_span(self.file, t)) for t in c], self._s(meta))
 
     def assign_stmt(self, meta: Any, c: list) -> ast.Assign:
+        _check_label_word(c[0], self.file)
         return ast.Assign(str(c[0]), c[1], self._s(meta))
 
     def edge_stmt(self, meta: Any, c: list) -> ast.Edge:
@@ -179,6 +180,8 @@ class _ToAst(Transformer_NonRecursive):
 
     def term(self, meta: Any, c: list) -> ast.Term:
         label, atom, repeat = c
+        if label is not None:
+            _check_label_word(label, self.file)
         return ast.Term(str(label) if label is not None else None, atom, repeat, self._s(meta),
                         _tok_span(self.file, label) if label is not None else None)
 
@@ -279,6 +282,27 @@ def _string(tok: Token) -> str:
     return _UNESCAPE.sub(r"\1", str(tok)[1:-1])
 
 
+#: Words that stand for values wherever an expression may start; no label may be one.
+VALUE_WORDS = ("in", "true", "false", "none")
+
+
+def _check_label_word(tok: Token, file: str) -> None:
+    """Refuse a label (``name:`` or ``name = chain``) that is a value word.
+
+    Any other word followed by ':' is a label, keywords included (``block: conv(8)``).
+
+    >>> try:
+    ...     parse("network n() {\\n  input x[4]\\n  x -> none: linear(2)\\n}", "v.rg")
+    ... except ResgraphError as err:
+    ...     print(err.code, err.line, err.column)
+    RG220 3 8
+    """
+    if str(tok) in VALUE_WORDS:
+        raise ResgraphError("RG220", f"'{tok}' cannot be a label: in, true, false and none "
+                            f"stand for values; choose another name (e.g. '{tok}_')",
+                            _tok_span(file, tok))
+
+
 # ---------------------------------------------------------------- syntax errors
 
 _TOKEN_NAMES = {
@@ -288,6 +312,14 @@ _TOKEN_NAMES = {
     "_BLOCK": "'block'", "_NETWORK": "'network'", "_LET": "'let'", "_USE": "'use'",
     "STAR": "'*'", "DOT": "'.'", "IN": "'in'", "CONN": "a connection kind",
 }
+#: A name before ':' or '=' is lexed as these; messages call them names.
+_NAME_LIKE = ("LABEL", "TARGET")
+#: Tokens that can start an argument, a list item or a parameter.
+_ARG_START = frozenset({"NUMBER", "STRING", "NAME", "LABEL", "TARGET", "IN", "LSQB", "TRUE",
+                        "FALSE", "NONE", "NOT"})
+#: A line that starts a top-level definition: inside an open body it means a '}' is missing.
+_DEFINITION_LINE = re.compile(r'^[ \t]*(?:(block|network)[ \t]+[A-Za-z_]\w*[ \t]*\(|(use)[ \t]+")',
+                              re.M)
 
 
 def _describe(tok: Token | None) -> str:
@@ -313,9 +345,130 @@ def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> ResgraphError:
         return ResgraphError("RG003", f"unexpected end of file; {_missing(expected)}",
                              Span(file, line, col, line, col + 1))
     assert isinstance(exc, UnexpectedToken)
-    span = _tok_span(file, tok)
-    message = _message_for(tok, expected)
-    return ResgraphError("RG004", message, span)
+    found = _structural_error(exc, text, file)
+    if found is not None:
+        return found
+    if tok.type in _NAME_LIKE:
+        tok = Token.new_borrow_pos("NAME", str(tok), tok)
+    return ResgraphError("RG004", _message_for(tok, expected), _tok_span(file, tok))
+
+
+def _structural_error(exc: UnexpectedToken, text: str, file: str) -> ResgraphError | None:
+    """The mistakes a token-level message misplaces, read from the parser's stack.
+
+    An unclosed '{' (a definition starts inside a body), a missing '->' before a '(' that
+    therefore reads as a bare op's arguments, a missing ',' between arguments, and a
+    label or assignment outside any body.
+    """
+    parser = getattr(exc, "interactive_parser", None)
+    if parser is None:
+        return None
+    stack: list[Any] = list(parser.parser_state.value_stack)
+    accepts = set(parser.accepts())
+    tok = exc.token
+    opens = [i for i, v in enumerate(stack)
+             if isinstance(v, Token) and v.type in ("LPAR", "LSQB", "LBRACE")]
+    braces = [stack[i] for i in opens if stack[i].type == "LBRACE"]
+    if braces:
+        error = _unclosed_brace(text, file, braces[-1], tok)
+        if error is not None:
+            return error
+    inner = opens[-1] if opens else None
+    if inner is not None and stack[inner].type == "LPAR":
+        error = _missing_arrow(text, file, stack, inner, tok)
+        if error is not None:
+            return error
+    if tok.type in _ARG_START and "COMMA" in accepts and inner is not None \
+            and stack[inner].type in ("LPAR", "LSQB"):
+        return ResgraphError("RG004", f"missing ',' between {_items(stack, inner)}: put one "
+                             f"before {_describe(tok)}", _tok_span(file, tok))
+    if tok.type == "LABEL" and "LABEL" not in accepts:
+        return ResgraphError("RG004", f"unexpected label '{tok}:'; a label names a term of a "
+                             "chain inside a block or network body", _tok_span(file, tok))
+    if tok.type == "TARGET" and "TARGET" not in accepts and not opens:
+        return ResgraphError("RG004", f"unexpected '{tok} ='; `name = chain` belongs in a "
+                             "block or network body, and a top-level constant is "
+                             f"`let {tok} = value`", _tok_span(file, tok))
+    return None
+
+
+def _items(stack: list[Any], i: int) -> str:
+    """What the bracket ``stack[i]`` holds, for "missing ',' between ..."."""
+    before = [v.type if isinstance(v, Token) else "" for v in stack[max(i - 2, 0):i]]
+    if stack[i].type == "LSQB":
+        return "dimensions" if before[:1] == ["INPUT"] else "list items"
+    return "parameters" if before[:1] in (["_BLOCK"], ["_NETWORK"]) else "arguments"
+
+
+def _unclosed_brace(text: str, file: str, brace: Token, tok: Token) -> ResgraphError | None:
+    """RG007 when a definition (or ``use``) line starts while ``brace``'s body is open."""
+    end = tok.end_pos if tok.end_pos is not None else len(text)
+    header = _DEFINITION_LINE.search(text, brace.end_pos or 0, end)
+    if header is None:
+        return None
+    word = header.group(1) or header.group(2)
+    line = text.count("\n", 0, header.start()) + 1
+    col = header.start(1 if header.group(1) else 2) - text.rfind("\n", 0, header.start(0) + 1)
+    opened = _innermost_unclosed(text, header.start())
+    if opened is None:
+        opened = (brace.line or 1, brace.column or 1)
+    return ResgraphError(
+        "RG007", "this '{' is never closed", Span(file, *opened, opened[0], opened[1] + 1),
+        notes=[(f"'{word}' starts a new definition here, so a '}}' is missing above it",
+                Span(file, line, col, line, col + len(word)))])
+
+
+def _innermost_unclosed(text: str, stop: int) -> tuple[int, int] | None:
+    """Line and column of the '{' left open at ``stop``, reading indentation as intent.
+
+    A '}' that begins its line closes the open '{' whose line is indented like it; the
+    braces opened inside that one are the unclosed ones (the first such, innermost).
+
+    >>> _innermost_unclosed("block b() {\\n  residual {\\n    relu\\n}\\nnetwork", 30)
+    (2, 12)
+    """
+    stack: list[tuple[int, int, int]] = []  # (indent, line, column)
+    unclosed: tuple[int, int] | None = None
+    line, line_start = 1, 0
+    for m in _BRACKETS.finditer(text, 0, stop):
+        c = m.group()[0]
+        if c == "\n":
+            line, line_start = line + 1, m.end()
+            continue
+        prefix = text[line_start:m.start()]
+        indent = len(prefix.expandtabs()) - len(prefix.expandtabs().lstrip())
+        if c == "{":
+            stack.append((indent, line, m.start() - line_start + 1))
+        elif c == "}" and stack:
+            match = len(stack) - 1
+            if not prefix.strip() and stack[-1][0] != indent:
+                match = next((j for j in range(len(stack) - 1, -1, -1)
+                              if stack[j][0] == indent), match)
+            if unclosed is None and match < len(stack) - 1:
+                unclosed = stack[-1][1:]
+            del stack[match:]
+    if unclosed is not None:
+        return unclosed
+    return stack[-1][1:] if stack else None
+
+
+def _missing_arrow(text: str, file: str, stack: list[Any], lpar: int,
+                   tok: Token) -> ResgraphError | None:
+    """RG005 when a spaced-off '(' after a bare op holds a chain: `relu` NEWLINE `(a -> b)`."""
+    name, paren = stack[lpar - 1] if lpar else None, stack[lpar]
+    if not isinstance(name, Token) or name.type != "NAME" or paren.start_pos == name.end_pos:
+        return None
+    inside = text[paren.end_pos:tok.start_pos]
+    if "," in inside or not re.match(r"\s*(?:[A-Za-z_(])", inside):
+        return None
+    top = stack[-1]
+    split_arrow = (tok.type == "COMPARE" and str(tok).startswith(">")
+                   and isinstance(top, Token) and str(top) == "-" and top.end_pos == tok.start_pos)
+    if tok.type not in ("_ARROW", "COLON", "LBRACE") and not split_arrow:
+        return None
+    return ResgraphError(
+        "RG005", f"missing '->' before '(': after the bare op '{name}' a '(' reads as its "
+        "arguments; write '-> (' to continue the chain", _tok_span(file, paren))
 
 
 def _missing(expected: set[str]) -> str:

@@ -14,7 +14,7 @@ from typing import Any
 
 from resgraph import ast
 from resgraph.errors import ResgraphError, Span
-from resgraph.evaluate import Scope, evaluate
+from resgraph.evaluate import DEFAULT_INT_BITS, Scope, evaluate
 from resgraph.ops import OPS
 from resgraph.parse import parse
 
@@ -32,12 +32,12 @@ class Limits:
     max_repeat: int = 100_000
     max_nodes: int = 1_000_000
     max_nesting: int = 64
-    max_int_bits: int = 256
+    max_int_bits: int = DEFAULT_INT_BITS
     max_file_bytes: int = 1_000_000
     max_use_depth: int = 16
 
 
-MAX_INT_BITS = 8192  # larger ints could not even be printed (Python's 4,300-digit limit)
+INT_BITS_CEILING = 8192  # larger ints could not even be printed (Python's 4,300-digit limit)
 
 
 def check_limits(limits: Limits) -> None:
@@ -47,8 +47,8 @@ def check_limits(limits: Limits) -> None:
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise ResgraphError("RG219", f"--{name.replace('_', '-')} must be a whole number "
                                 f">= 0, got {value!r}")
-    if not 1 <= limits.max_int_bits <= MAX_INT_BITS:
-        raise ResgraphError("RG219", f"--max-int-bits must be between 1 and {MAX_INT_BITS:,}, "
+    if not 1 <= limits.max_int_bits <= INT_BITS_CEILING:
+        raise ResgraphError("RG219", f"--max-int-bits must be between 1 and {INT_BITS_CEILING:,}, "
                             f"got {limits.max_int_bits:,}")
 
 

@@ -263,6 +263,8 @@ def _endpoint(name: str, span: Span, fr: Frame) -> int:
 
 
 def _insert_merge(el: Elaborator, b: int, a: int, e: ast.Edge, args: Args, nm: Naming) -> int:
+    if b in el.instance_in:
+        return _merge_at_instance(el, b, a, e, args, nm)
     g = el.graph
     preds = [p for p in g.predecessors(b) if g.edges[p, b]["kind"] != "control"]
     if len(preds) != 1:
@@ -277,6 +279,26 @@ def _insert_merge(el: Elaborator, b: int, a: int, e: ast.Edge, args: Args, nm: N
     attrs = g.edges[p, b]
     g.remove_edge(p, b)
     g.add_edge(m, b, **attrs)
+    el.merge_in[b] = m
+    return m
+
+
+def _merge_at_instance(el: Elaborator, b: int, a: int, e: ast.Edge, args: Args,
+                       nm: Naming) -> int:
+    """An edge into a labelled block instance or group (``d2: cbr(16)``) merges at the
+    instance's input: every node inside it that read that input now reads the merge."""
+    g = el.graph
+    x, sid = el.instance_in[b]
+    if x == a:
+        raise ResgraphError("RG213", f"'{e.src}' already feeds '{e.dst}' directly", e.span)
+    readers = [c for c in g.successors(x) if sid in g.nodes[c]["scope"]]
+    merger = MERGES[e.kind]
+    s = merger.feed(el, a, g.nodes[x]["shape"], args, e.span, nm)
+    m = merger.build(el, x, s, args, e.span, nm)
+    for c in readers:
+        attrs = g.edges[x, c]
+        g.remove_edge(x, c)
+        g.add_edge(m, c, **attrs)
     el.merge_in[b] = m
     return m
 
