@@ -32,7 +32,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from resgraph import errors  # noqa: E402
 from resgraph.cli import main  # noqa: E402
 
 DOC = ROOT / "docs" / "errors.md"
@@ -123,7 +122,6 @@ def run_example(command: str, files: dict[str, str], workdir: Path) -> tuple[int
         (workdir / name).write_text(text, encoding="utf-8")
     if not (workdir / "examples").exists():
         shutil.copytree(ROOT / "examples", workdir / "examples")
-    errors._SOURCES.clear()  # quote only what this run read
     stderr = io.StringIO()
     cwd = os.getcwd()
     try:
@@ -182,6 +180,8 @@ def test_section_has_a_meaning_and_an_example(code: str) -> None:
 def test_example_produces_its_code(code: str, index: int, tmp_path: Path) -> None:
     sec = SECTIONS[code]
     command, expected = sec.commands[index]
+    if "--plot" in command:
+        pytest.importorskip("matplotlib", reason="the plot example needs matplotlib")
     status, err = run_example(command, sec.files, tmp_path)
     first = err.strip().split("\n")[0]
     assert status == 1, f"{command}: exit {status}\n{err}"

@@ -165,7 +165,8 @@ def test_raised_nesting_limit_still_gives_errors(depth: int, opening: str, closi
     """Past what Python's recursion allows, a raised --max-nesting still ends in RG505."""
     text = "network n() {\n  input x[8]\n  x -> " + opening * depth + "relu" + \
         closing * depth + "\n}\n"
-    err = fails(lambda: resgraph.loads(text, limits=Limits(max_nesting=100_000)))
+    # a bound against hangs, not a speed test: 5,000 nested groups take about 1 s when quiet
+    err = fails(lambda: resgraph.loads(text, limits=Limits(max_nesting=100_000)), seconds=30)
     assert err.code == "RG505" and err.line in (1, 3) and err.column is not None
 
 
