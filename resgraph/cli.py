@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -21,8 +22,7 @@ from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
 from resgraph.program import Limits
 
-STAGES = {"analyze": "resgraph.analyze",
-          "compile": "resgraph.lower", "train": "resgraph.train"}
+STAGES = {"analyze": "resgraph.analyze"}
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -157,6 +157,18 @@ def main(argv: Sequence[str] | None = None) -> int:
             return render_main(arch, output=args.output, collapse=args.collapse,
                                depth=args.depth, shapes=args.shapes, params=args.params,
                                rankdir=args.rankdir)
+        if args.command == "compile":
+            from resgraph.lower import compile_package
+
+            compile_package(arch, args.output, source=os.path.basename(args.file))
+            return 0
+        if args.command == "train":
+            from resgraph.lower.train import train
+
+            train(arch, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr,
+                  seed=args.seed, device=args.device, progress=not args.no_progress,
+                  data=args.data)
+            return 0
         module = importlib.import_module(STAGES[args.command])
         return int(module.cli_main(arch, args))
     except ResgraphError as exc:

@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 import resgraph
-from resgraph.train import train
+from resgraph.lower.train import train
 from tests import reference as ref
 
 pytestmark = [pytest.mark.cuda,

@@ -7,10 +7,13 @@ device, where forward and backward give shapes and gradients without computing.
 
 from __future__ import annotations
 
+import ast
+import inspect
 import math
 import operator
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -20,8 +23,9 @@ from torch import nn
 
 import resgraph
 from resgraph.cli import main as cli
-from resgraph.lower import estimate_bytes
-from resgraph.torch_ops import DropPath, SelfAttention
+from resgraph.lower import estimate_bytes, torch_ops
+from resgraph.lower.torch_ops import LOWERINGS, DropPath, SelfAttention
+from resgraph.ops import OPS
 from tests import reference as ref
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -290,9 +294,21 @@ def test_every_op_runs_with_three_outputs() -> None:
     ops |= {d["op"] for _, d in seq.graph.nodes(data=True)}
     y = seq.compile()(*inputs_for(seq))
     assert y.shape == (2, 8, 10)
-    from resgraph.ops import OPS
-
     assert ops == set(OPS)  # the two networks use every op of the registry
+
+
+def test_lowering_table_has_one_entry_per_op() -> None:
+    # the table is a dict literal, where a repeated key would silently replace the first
+    table = next(node.value for node in ast.walk(ast.parse(inspect.getsource(torch_ops)))
+                 if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+                 and node.target.id == "LOWERINGS")
+    assert isinstance(table, ast.Dict)
+    keys = [k.value for k in table.keys if isinstance(k, ast.Constant)]
+    assert len(keys) == len(table.keys), "every key is a string literal"
+    assert [k for k, n in Counter(keys).items() if n > 1] == [], "ops lowered twice"
+    assert sorted(set(OPS) - set(keys)) == [], "ops without a lowering"
+    assert sorted(set(keys) - set(OPS)) == [], "lowerings of unknown ops"
+    assert set(LOWERINGS) == set(OPS) and all(callable(f) for f in LOWERINGS.values())
 
 
 def test_highway_on_maps_and_gate_bias() -> None:

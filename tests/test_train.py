@@ -15,7 +15,7 @@ import torch.multiprocessing as mp
 
 import resgraph
 from resgraph.cli import main as cli
-from resgraph.train import load_digits, train
+from resgraph.lower.train import load_digits, train
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"

@@ -1,4 +1,4 @@
-"""Training a compiled network on a built-in data set: ``resgraph train`` and :func:`train`.
+"""Training a compiled network on a built-in data set: :func:`train`, ``resgraph train``.
 
 The data set is ``digits``: the 1,797 8×8 handwritten digits that ship inside
 scikit-learn, pixels scaled to [0, 1], split 80/20 (stratified, always the same split).
@@ -22,7 +22,6 @@ True
 
 from __future__ import annotations
 
-import argparse
 import os
 import time
 from collections.abc import Callable
@@ -36,7 +35,8 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Tens
 
 from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
-from resgraph.lower import compile_arch, resolve_device
+from resgraph.lower.build import compile_arch
+from resgraph.lower.device import resolve_device
 
 DATASETS = ("digits",)
 #: Below this many multiply-accumulates per batch, CPU training runs on one thread.
@@ -183,7 +183,8 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
         net = nn.parallel.DistributedDataParallel(
             model, device_ids=[dev.index] if dev.type == "cuda" else None)
     gen = torch.Generator().manual_seed(seed)
-    sampler = DistributedSampler(train_set, world, rank, shuffle=True, seed=seed) if world > 1 \
+    sampler: DistributedSampler[Any] | RandomSampler = \
+        DistributedSampler(train_set, world, rank, shuffle=True, seed=seed) if world > 1 \
         else RandomSampler(train_set, generator=gen)
     per_rank = len(sampler)
     loader = DataLoader(train_set, batch_size=batch_size, sampler=sampler,
@@ -249,14 +250,3 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
         f"{len(result['test_accuracies'])} epochs ({result['seconds']:.1f} s)")
     return result
 
-
-def cli_main(arch: Architecture, args: argparse.Namespace) -> int:
-    """``resgraph train FILE [--data digits] [--epochs N] ...``: train and report.
-
-    >>> cli_main(arch, args)  # doctest: +SKIP
-    epoch   1/10  loss 1.2345  train acc 62.00%  test acc 88.06%  (0.9 s)
-    """
-    train(arch, epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed,
-          device=args.device, progress=not getattr(args, "no_progress", False),
-          data=getattr(args, "data", "digits"))
-    return 0

@@ -1,12 +1,12 @@
-"""Torch lowerings: one function per op of the registry, named by ``OpSpec.lowering``.
+"""Torch lowerings: :data:`LOWERINGS` maps every op of the registry to one function.
 
-Each function receives a :class:`resgraph.lower.Step` (the IR node being lowered, its fx
-inputs, and ``module`` / ``call`` / ``parameter`` to emit fx nodes) and returns the fx
-node that holds the op's output. Ops with parameters become submodules at the node's
+Each function receives a :class:`resgraph.lower.build.Step` (the IR node being lowered,
+its fx inputs, and ``module`` / ``call`` / ``parameter`` to emit fx nodes) and returns
+the fx node that holds the op's output. Ops with parameters become submodules at the node's
 module path (``call_module``); parameterless ops are ``call_function`` nodes on plain
 torch functions, so the generated code reads like hand-written PyTorch and needs nothing
 but torch. The two classes below are the only modules that are not ``torch.nn``'s own;
-:func:`resgraph.lower.write_package` copies their source into exported packages, so they
+:func:`resgraph.lower.package.write_package` copies their source into exported packages, so they
 must use nothing but ``torch``.
 
 >>> import resgraph
@@ -18,6 +18,7 @@ linear_0 = self.linear_0(x);  x = None
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import torch
@@ -27,7 +28,7 @@ from torch import nn
 if TYPE_CHECKING:
     from torch.fx import Node
 
-    from resgraph.lower import Step
+    from resgraph.lower.build import Step
 
 
 class DropPath(nn.Module):
@@ -109,7 +110,7 @@ def _tuple(v: int | list[int]) -> int | tuple[int, ...]:
 # ---------------------------------------------------------------- inputs and layers
 
 
-def input(s: Step) -> Node:  # the registry names this op "input"
+def network_input(s: Step) -> Node:
     """A network input: a placeholder named after it (``input x[3, 32, 32]`` → ``x``)."""
     return s.placeholder(s.args["name"])
 
@@ -117,7 +118,8 @@ def input(s: Step) -> Node:  # the registry names this op "input"
 def conv(s: Step) -> Node:
     """``conv(64, 3)`` on ``[3, 32, 32]`` → ``Conv2d(3, 64, 3, padding=1)`` (1-D/3-D by rank)."""
     a = s.args
-    cls = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[_rank(s) - 1]
+    # the class follows the input's rank at run time, and the tuples' lengths with it
+    cls: Callable[..., nn.Module] = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[_rank(s) - 1]
     return s.module(cls(s.in_shapes[0][0], a["out"], _tuple(a["k"]), stride=_tuple(a["stride"]),
                         padding=_tuple(a["pad"]), dilation=_tuple(a["dilation"]),
                         groups=a["groups"], bias=a["bias"], **s.factory))
@@ -218,7 +220,7 @@ def softmax(s: Step) -> Node:
     return s.call(torch.softmax, s.inputs[0], d + 1 if d >= 0 else d)
 
 
-def _pool(s: Step, fns: tuple) -> Node:
+def _pool(s: Step, fns: tuple[Callable[..., torch.Tensor], ...]) -> Node:
     a = s.args
     return s.call(fns[_rank(s) - 1], s.inputs[0], _tuple(a["k"]), _tuple(a["stride"]),
                   _tuple(a["pad"]))
@@ -285,9 +287,10 @@ def gate(s: Step) -> Node:
     shape = s.in_shapes[0]
     c = shape[0]
     if len(shape) == 1:
-        layer: nn.Module = nn.Linear(c, c, **s.factory)
+        layer: nn.Linear | nn.Conv1d | nn.Conv2d | nn.Conv3d = nn.Linear(c, c, **s.factory)
     else:
         layer = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[len(shape) - 2](c, c, 1, **s.factory)
+    assert layer.bias is not None  # both are built with a bias
     with torch.no_grad():
         layer.bias.fill_(float(s.args["gate_bias"]))
     logits = s.module(layer)
@@ -321,3 +324,43 @@ def pad(s: Step) -> Node:
     front = extra // 2
     return s.call(F.pad, x, (0, 0) * spatial + (front, extra - front))
 
+
+# ---------------------------------------------------------------- the table
+
+
+Lowering = Callable[["Step"], "Node"]
+
+LOWERINGS: dict[str, Lowering] = {
+    "input": network_input,
+    "conv": conv,
+    "bn": bn,
+    "layernorm": layernorm,
+    "groupnorm": groupnorm,
+    "linear": linear,
+    "embedding": embedding,
+    "posembed": posembed,
+    "attention": attention,
+    "dropout": dropout,
+    "identity": identity,
+    "relu": relu,
+    "gelu": gelu,
+    "silu": silu,
+    "sigmoid": sigmoid,
+    "tanh": tanh,
+    "softmax": softmax,
+    "maxpool": maxpool,
+    "avgpool": avgpool,
+    "gap": gap,
+    "flatten": flatten,
+    "upsample": upsample,
+    "add": add,
+    "concat": concat,
+    "gate": gate,
+    "highway": highway,
+    "pad": pad,
+}
+"""Op name (a key of :data:`resgraph.ops.OPS`) → the function that lowers it.
+
+>>> LOWERINGS["input"].__name__, LOWERINGS["conv"].__name__
+('network_input', 'conv')
+"""
