@@ -7,15 +7,13 @@
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from resgraph.elaborate import elaborate
 from resgraph.errors import ResgraphError, Span, did_you_mean
 from resgraph.ir import Architecture
 from resgraph.program import Limits, Program, load_program, read_file
+from resgraph.util import no_gc
 
 
 def load(path: str, network: str | None = None, *, limits: Limits | None = None,
@@ -23,7 +21,7 @@ def load(path: str, network: str | None = None, *, limits: Limits | None = None,
     """Load ``path`` and elaborate one network; ``params`` override network parameters."""
     limits = limits or Limits()
     text = read_file(path, limits)
-    with _no_gc():
+    with no_gc():
         return _build(load_program(text, path, limits), network, params, limits)
 
 
@@ -31,21 +29,8 @@ def loads(text: str, network: str | None = None, *, file: str = "<string>",
           limits: Limits | None = None, **params: Any) -> Architecture:
     """Like :func:`load`, from a string (``use`` paths are relative to the current directory)."""
     limits = limits or Limits()
-    with _no_gc():
+    with no_gc():
         return _build(load_program(text, file, limits), network, params, limits)
-
-
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: elaboration makes many long-lived objects and
-    repeated full collections would make it quadratic in network size."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def pick_network(prog: Program, network: str | None) -> str:
