@@ -14,6 +14,7 @@ import operator
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -537,3 +538,69 @@ def test_compile_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) 
     assert cli(["compile", str(EXAMPLES / "digits_resnet.rg"), "-o", str(tmp_path / "file")]) == 1
     assert "RG703" in capsys.readouterr().err
 
+
+# ---------------------------------------------------------------- the torch boundary
+
+
+def _eager_imports(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    """Imports that run when a module is imported: not in functions or TYPE_CHECKING."""
+    for stmt in body:
+        if isinstance(stmt, (ast.Import, ast.ImportFrom)):
+            yield stmt
+        elif isinstance(stmt, ast.If) and "TYPE_CHECKING" in ast.unparse(stmt.test):
+            yield from _eager_imports(stmt.orelse)
+        elif not isinstance(stmt, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            for child in ast.iter_child_nodes(stmt):  # bodies of if, try, with, class ...
+                if isinstance(child, ast.ExceptHandler):
+                    yield from _eager_imports(child.body)
+                elif isinstance(child, ast.stmt):
+                    yield from _eager_imports([child])
+
+
+def _imported(node: ast.Import | ast.ImportFrom) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [a.name for a in node.names]
+    base = node.module or ""
+    return [base, *(f"{base}.{a.name}" for a in node.names)]
+
+
+def _under(name: str, package: str) -> bool:
+    return name == package or name.startswith(package + ".")
+
+
+def test_torch_is_imported_only_under_lower() -> None:
+    """The folder boundary: outside resgraph/lower/ no module imports torch, and
+    resgraph.lower (which does) is imported only inside the functions that need it."""
+    problems = []
+    for path in sorted((ROOT / "resgraph").rglob("*.py")):
+        where = path.relative_to(ROOT)
+        if where.parts[:2] == ("resgraph", "lower"):
+            continue
+        tree = ast.parse(path.read_text(), str(where))
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                problems += [f"{where}:{node.lineno} imports {name}"
+                             for name in _imported(node) if _under(name, "torch")]
+        for node in _eager_imports(tree.body):
+            problems += [f"{where}:{node.lineno} imports {name} at import time"
+                         for name in _imported(node) if _under(name, "resgraph.lower")]
+    assert problems == []
+
+
+def test_check_analyze_and_render_never_import_torch(tmp_path: Path) -> None:
+    code = f"""
+import sys
+import resgraph, resgraph.analyze, resgraph.render
+from resgraph.cli import main
+net = "examples/resnet50.rg"
+for argv in (["check", net], ["analyze", net, "--blocks"],
+             ["render", net, "-o", {str(tmp_path / "r.dot")!r}],
+             ["render", net, "-o", {str(tmp_path / "r.mmd")!r}]):
+    assert main(argv) == 0, argv
+print(sorted(m for m in sys.modules if m.partition(".")[0] == "torch"
+             or m.startswith("resgraph.lower")))
+"""
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                          text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "[]"
