@@ -13,6 +13,7 @@ Shared by op calls, group and edge options, block instances and network paramete
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -174,11 +175,18 @@ def check_type(what: str, spec: ArgSpec, v: Any, span: Span) -> Any:
     for item in v if isinstance(v, list) else [v]:
         if not isinstance(item, (int, float)) or isinstance(item, bool):
             continue
-        if spec.minimum is not None and item < spec.minimum:
-            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be at least "
+        if isinstance(item, float) and not math.isfinite(item):
+            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be a finite number, got "
+                                f"{show(item)}", span)
+        if spec.minimum is not None and (item <= spec.minimum if spec.open_min
+                                         else item < spec.minimum):
+            least = "greater than" if spec.open_min else "at least"
+            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be {least} "
                                 f"{spec.minimum:g}, got {show(item)}", span)
-        if spec.maximum is not None and item > spec.maximum:
-            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be at most "
+        if spec.maximum is not None and (item >= spec.maximum if spec.open_max
+                                         else item > spec.maximum):
+            most = "less than" if spec.open_max else "at most"
+            raise ResgraphError("RG303", f"{what}: '{spec.name}' must be {most} "
                                 f"{spec.maximum:g}, got {show(item)}", span)
         if isinstance(item, int) and item >= MAX_INT:
             raise ResgraphError("RG303", f"{what}: '{spec.name}' is {item:,}, too large for "

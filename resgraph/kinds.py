@@ -74,7 +74,7 @@ class ConnectionKind:
 
 _RESIDUAL_ARGS = (
     ArgSpec("shortcut", "word", "identity", ("identity", "pad", "project", "conv")),
-    ArgSpec("drop_path", "float", 0.0, minimum=0, maximum=1),
+    ArgSpec("drop_path", "float", 0.0, minimum=0, maximum=1, open_max=True),
     ArgSpec("shortcut_bn", "bool", True),
 )
 _HIGHWAY_ARGS = (ArgSpec("gate_bias", "float", -2.0),)
@@ -90,6 +90,11 @@ CONNECTIONS: dict[str, ConnectionKind] = {k.name: k for k in (
         EdgeKind("residual", True, Style("#1c6bb0", 2.6, mermaid="==>"),
                  "residual: added back (+)")),
     ConnectionKind(
+        "skip", None, (ArgSpec("merge", "word", "concat", ("concat", "add")),), "concat",
+        ("concat", "add"), "long",
+        EdgeKind("skip", True, Style("#e8590c", 1.6, "dashed", constraint=False,
+                                     mermaid="-.->"), "long skip")),
+    ConnectionKind(
         "highway", _HIGHWAY_ARGS, _HIGHWAY_ARGS, "highway", ("highway",), "short",
         EdgeKind("highway", True, Style("#2b8a3e", 2.0, mermaid="==>"),
                  "highway carry: x into the gated sum"),
@@ -97,11 +102,6 @@ CONNECTIONS: dict[str, ConnectionKind] = {k.name: k for k in (
     ConnectionKind(
         "dense", (ArgSpec("layers", "int", minimum=0),), (), "concat", ("concat",), "short",
         EdgeKind("dense", True, Style("#7048e8", 1.2), "dense: concatenated (‖)")),
-    ConnectionKind(
-        "skip", None, (ArgSpec("merge", "word", "concat", ("concat", "add")),), "concat",
-        ("concat", "add"), "long",
-        EdgeKind("skip", True, Style("#e8590c", 1.6, "dashed", constraint=False,
-                                     mermaid="-.->"), "long skip")),
 )}
 """Every connection kind, by name (the order in which legends list them)."""
 

@@ -46,6 +46,10 @@ class ArgSpec:
     choices: tuple[str, ...] = ()
     minimum: float | None = None
     maximum: float | None = None
+    open_min: bool = False
+    """The value must be greater than ``minimum``, not equal to it."""
+    open_max: bool = False
+    """The value must be less than ``maximum``, not equal to it."""
 
 
 def _zero(ins: list[Shape], out: Shape, a: Args) -> int:
@@ -362,6 +366,7 @@ def _const(text: str) -> Callable[[Args, list[Shape], Shape], str]:
 
 
 _BIAS = ArgSpec("bias", "bias", "auto")
+_EPS = ArgSpec("eps", "float", 1e-5, minimum=0, open_min=True)
 
 
 def _pad_default(a: Args) -> Any:
@@ -386,11 +391,11 @@ _SPECS: list[OpSpec] = [
                     ArgSpec("dilation", "ints", 1, minimum=1), _BIAS),
            _conv_shape, _conv_label, _conv_params, _conv_macs, weighted=1,
            doc="ConvNd (1-D/2-D/3-D from the input rank)"),
-    OpSpec("bn", (ArgSpec("eps", "float", 1e-5, minimum=0), ArgSpec("momentum", "float", 0.1)),
+    OpSpec("bn", (_EPS, ArgSpec("momentum", "float", 0.1, minimum=0, maximum=1)),
            _bn_shape, _const("bn"), _channel_affine, doc="BatchNormNd"),
-    OpSpec("layernorm", (ArgSpec("eps", "float", 1e-5, minimum=0),),
+    OpSpec("layernorm", (_EPS,),
            _same, _const("layernorm"), _last_affine, doc="LayerNorm over the last dim"),
-    OpSpec("groupnorm", (ArgSpec("groups", "int", minimum=1), ArgSpec("eps", "float", 1e-5)),
+    OpSpec("groupnorm", (ArgSpec("groups", "int", minimum=1), _EPS),
            _groupnorm_shape, lambda a, i, o: f"groupnorm {a['groups']}", _channel_affine,
            doc="GroupNorm"),
     OpSpec("linear", (ArgSpec("out", "int", minimum=1), _BIAS),
@@ -402,7 +407,7 @@ _SPECS: list[OpSpec] = [
            input_dtype="any"),
     OpSpec("softmax", (ArgSpec("dim", "int", -1),), _softmax_shape, _const("softmax"),
            doc="Softmax"),
-    OpSpec("dropout", (ArgSpec("p", "float", 0.5, minimum=0, maximum=1),), _same,
+    OpSpec("dropout", (ArgSpec("p", "float", 0.5, minimum=0, maximum=1, open_max=True),), _same,
            lambda a, i, o: f"dropout {a['p']:g}", doc="Dropout"),
     OpSpec("maxpool", (ArgSpec("k", "ints", minimum=1),
                        ArgSpec("stride", "ints", lambda a: a["k"], minimum=1),
@@ -414,7 +419,7 @@ _SPECS: list[OpSpec] = [
            _pool_shape("avgpool"), _pool_label("avgpool"), doc="AvgPoolNd"),
     OpSpec("gap", (), _gap_shape, _const("global avgpool"), doc="AdaptiveAvgPoolNd(1)"),
     OpSpec("flatten", (), _flatten_shape, _const("flatten"), doc="flatten all but the batch"),
-    OpSpec("upsample", (ArgSpec("scale", "float", 2, minimum=0),
+    OpSpec("upsample", (ArgSpec("scale", "float", 2, minimum=0, open_min=True),
                         ArgSpec("mode", "word", "nearest",
                                 ("nearest", "linear", "bilinear", "bicubic", "trilinear"))),
            _upsample_shape, lambda a, i, o: f"upsample, scale {a['scale']:g}", doc="Upsample"),
@@ -433,7 +438,8 @@ _SPECS: list[OpSpec] = [
     # internal: made by elaboration
     OpSpec("input", (ArgSpec("name", "any"),), _same, lambda a, i, o: a["name"],
            internal=True, input_dtype="any"),
-    OpSpec("add", (ArgSpec("drop_path", "float", 0.0, minimum=0, maximum=1),), _add_shape,
+    OpSpec("add", (ArgSpec("drop_path", "float", 0.0, minimum=0, maximum=1, open_max=True),),
+           _add_shape,
            lambda a, i, o: "+" if not a["drop_path"] else f"+ (drop {a['drop_path']:g})",
            internal=True),
     OpSpec("concat", (), _concat_shape, _const("concat"), internal=True),

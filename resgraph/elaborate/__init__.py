@@ -66,6 +66,9 @@ def _outputs(el: Elaborator, fr: Frame, state: NetworkState, flow: int | None,
     """The network's outputs: ``output a, b`` if given, else its flow."""
     outputs: dict[str, int] = {}
     for name, span in state.outputs:
+        if name in outputs:
+            raise ResgraphError("RG207", f"'{name}' is named twice in 'output'; each output "
+                                "is listed once", span)
         nid = fr.node(name)
         if nid is None:
             raise ResgraphError("RG207", f"undefined node '{name}'"

@@ -104,8 +104,12 @@ class Elaborator:
                 raise ResgraphError("RG406", f"{op} expects {want}, but its input holds "
                                     f"{dtype} values", span)
         shape = self.infer(op, [g.nodes[i]["shape"] for i, _, _ in inputs], args, span)
+        dtypes = {g.nodes[i]["dtype"] for i, _, _ in inputs}
+        # ops that take any dtype (identity) pass it on; every other op computes floats
+        dtype: Dtype = dtypes.pop() if spec.input_dtype == "any" and len(dtypes) == 1 \
+            else "float"
         nid = len(g)
-        g.add_node(nid, **new_node(op, args, shape, "float", span, nm.chain, label))
+        g.add_node(nid, **new_node(op, args, shape, dtype, span, nm.chain, label))
         for port, (src, kind, unit) in enumerate(inputs):
             g.add_edge(src, nid, kind=kind, port=port, unit=unit)
         self.names.add_node(nm.scope, nid, label, index, base or op, preferred)
