@@ -2,12 +2,15 @@
 
 Each function receives a :class:`resgraph.lower.build.Step` (the IR node being lowered,
 its fx inputs, and ``module`` / ``call`` / ``parameter`` to emit fx nodes) and returns
-the fx node that holds the op's output. Ops with parameters become submodules at the node's
-module path (``call_module``); parameterless ops are ``call_function`` nodes on plain
-torch functions, so the generated code reads like hand-written PyTorch and needs nothing
-but torch. The two classes below are the only modules that are not ``torch.nn``'s own;
-:func:`resgraph.lower.package.write_package` copies their source into exported packages, so they
-must use nothing but ``torch``.
+the fx node that holds the op's output. Ops with parameters become submodules at the
+node's module path (``call_module``); parameterless ops are ``call_function`` nodes on
+plain torch functions, so the generated code reads like hand-written PyTorch and needs
+nothing but torch. The two classes below are the only modules that are not
+``torch.nn``'s own; :func:`resgraph.lower.package.write_package` copies their source
+into exported packages, so they must use nothing but ``torch``.
+
+Adding an op: its :class:`~resgraph.ops.OpSpec` in :data:`resgraph.ops.OPS`, a function
+here, and its entry in :data:`LOWERINGS` (a test checks that the two tables agree).
 
 >>> import resgraph
 >>> gm = resgraph.loads("network n() { input x[4]\\n x -> linear(3) -> relu }").compile()
@@ -328,6 +331,7 @@ def pad(s: Step) -> Node:
 # ---------------------------------------------------------------- the table
 
 
+#: A lowering: the IR node being lowered (a Step) → the fx node that holds its output.
 Lowering = Callable[["Step"], "Node"]
 
 LOWERINGS: dict[str, Lowering] = {
