@@ -107,8 +107,8 @@ def _span(file: str, meta: Any) -> Span:
 
 
 def _tok_span(file: str, tok: Token) -> Span:
-    return Span(file, tok.line, tok.column, tok.end_line or tok.line,
-                tok.end_column or tok.column + len(tok))
+    line, column = tok.line or 1, tok.column or 1
+    return Span(file, line, column, tok.end_line or line, tok.end_column or column + len(tok))
 
 
 _UNESCAPE = re.compile(r"\\(.)")
@@ -332,10 +332,9 @@ def _describe(tok: Token | None) -> str:
 def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> ResgraphError:
     line, col = getattr(exc, "line", 1) or 1, getattr(exc, "column", 1) or 1
     if isinstance(exc, UnexpectedCharacters):
-        ch = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else "?"
-        hint = ""
-        if ch in "`$@!?\\;'" or ch == "'":
-            hint = " (strings use double quotes; no Python is evaluated)" if ch == "'" else ""
+        pos = exc.pos_in_stream
+        ch = text[pos] if pos is not None and pos < len(text) else "?"
+        hint = " (strings use double quotes; no Python is evaluated)" if ch == "'" else ""
         return ResgraphError("RG002", f"unexpected character {ch!r}{hint}",
                              Span(file, line, col, line, col + 1))
     tok = getattr(exc, "token", None)
@@ -348,6 +347,7 @@ def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> ResgraphError:
     found = _structural_error(exc, text, file)
     if found is not None:
         return found
+    tok = exc.token
     if tok.type in _NAME_LIKE:
         tok = Token.new_borrow_pos("NAME", str(tok), tok)
     return ResgraphError("RG004", _message_for(tok, expected), _tok_span(file, tok))
@@ -369,27 +369,36 @@ def _structural_error(exc: UnexpectedToken, text: str, file: str) -> ResgraphErr
     opens = [i for i, v in enumerate(stack)
              if isinstance(v, Token) and v.type in ("LPAR", "LSQB", "LBRACE")]
     braces = [stack[i] for i in opens if stack[i].type == "LBRACE"]
-    if braces:
-        error = _unclosed_brace(text, file, braces[-1], tok)
-        if error is not None:
-            return error
-    inner = opens[-1] if opens else None
-    if inner is not None and stack[inner].type == "LPAR":
-        error = _missing_arrow(text, file, stack, inner, tok)
-        if error is not None:
-            return error
-    if tok.type in _ARG_START and "COMMA" in accepts and inner is not None \
-            and stack[inner].type in ("LPAR", "LSQB"):
-        return ResgraphError("RG004", f"missing ',' between {_items(stack, inner)}: put one "
-                             f"before {_describe(tok)}", _tok_span(file, tok))
-    if tok.type == "LABEL" and "LABEL" not in accepts:
+    error = _unclosed_brace(text, file, braces[-1], tok) if braces else None
+    if error is None and opens and stack[opens[-1]].type != "LBRACE":
+        error = _missing_arrow(text, file, stack, opens[-1], tok) \
+            or _missing_comma(file, stack, opens[-1], tok, accepts)
+    if error is not None or not {"_BLOCK", "_NETWORK"} <= accepts:
+        return error
+    if tok.type == "LABEL":  # at top level
         return ResgraphError("RG004", f"unexpected label '{tok}:'; a label names a term of a "
                              "chain inside a block or network body", _tok_span(file, tok))
-    if tok.type == "TARGET" and "TARGET" not in accepts and not opens:
+    if tok.type == "TARGET":
         return ResgraphError("RG004", f"unexpected '{tok} ='; `name = chain` belongs in a "
                              "block or network body, and a top-level constant is "
                              f"`let {tok} = value`", _tok_span(file, tok))
     return None
+
+
+def _missing_comma(file: str, stack: list[Any], bracket: int, tok: Token,
+                   accepts: set[str]) -> ResgraphError | None:
+    """RG004 when the bracket ``stack[bracket]`` could take a ',' but gets a new item."""
+    if tok.type not in _ARG_START or "COMMA" not in accepts:
+        return None
+    what = _items(stack, bracket)
+    hint = ""
+    top, under = stack[-1], stack[-2]
+    if what in ("arguments", "parameters") and tok.type != "TARGET" \
+            and isinstance(top, Token) and top.type == "NAME" \
+            and isinstance(under, Token) and under.type in ("LPAR", "COMMA"):
+        hint = f" (or '=' after '{top}' to give it a value)"  # `stride 2`
+    return ResgraphError("RG004", f"missing ',' between {what}: put one before "
+                         f"{_describe(tok)}{hint}", _tok_span(file, tok))
 
 
 def _items(stack: list[Any], i: int) -> str:
@@ -454,9 +463,13 @@ def _innermost_unclosed(text: str, stop: int) -> tuple[int, int] | None:
 
 def _missing_arrow(text: str, file: str, stack: list[Any], lpar: int,
                    tok: Token) -> ResgraphError | None:
-    """RG005 when a spaced-off '(' after a bare op holds a chain: `relu` NEWLINE `(a -> b)`."""
+    """RG005 when a line that starts with '(' after a bare op holds a chain.
+
+    `x -> relu` NEWLINE `(a -> b)` reads as `relu(a -> b)`; the '(' is the place to show.
+    """
     name, paren = stack[lpar - 1] if lpar else None, stack[lpar]
-    if not isinstance(name, Token) or name.type != "NAME" or paren.start_pos == name.end_pos:
+    if not isinstance(name, Token) or name.type != "NAME" or paren.line == name.end_line \
+            or text[text.rfind("\n", 0, paren.start_pos) + 1:paren.start_pos].strip():
         return None
     inside = text[paren.end_pos:tok.start_pos]
     if "," in inside or not re.match(r"\s*(?:[A-Za-z_(])", inside):
@@ -497,7 +510,7 @@ def _message_for(tok: Token, expected: set[str]) -> str:
     if tok.type in ("NUMBER", "STRING") and ("NAME" in expected or "LPAR" in expected):
         return f"unexpected {got}; expected an op, a block or a node name"
     names = sorted(_TOKEN_NAMES.get(e, repr(e.lower()) if e.isupper() else f"'{e}'")
-                   for e in expected if not e.startswith("__") or e == "_ARROW")
+                   for e in expected - set(_NAME_LIKE) if not e.startswith("__") or e == "_ARROW")
     shown = ", ".join(names[:6]) + (", ..." if len(names) > 6 else "")
     return f"unexpected {got}; expected {shown}" if shown else f"unexpected {got}"
 

@@ -89,6 +89,31 @@ CASES = [
      'RG203', 3, 18, 'positional argument after a keyword'),
     ('repeat_negative', 'network n() {\n  input x[3, 8, 8]\n  x -> relu * -1\n}\n',
      'RG303', 3, 15, 'at least 0'),
+    # the front end's weak messages (issue 10): each names the real mistake where it is
+    ('missing_comma', 'network n() {\n  input x[3, 8, 8]\n  x -> conv(16 3)\n}\n',
+     'RG004', 3, 16, "missing ',' between arguments"),
+    ('missing_comma_keyword', 'network n() {\n  input x[3, 8, 8]\n  x -> conv(16, k=3 stride=2)\n}\n',
+     'RG004', 3, 21, "missing ',' between arguments: put one before 'stride'"),
+    ('missing_comma_shape', 'network n() {\n  input x[3 8, 8]\n  x -> conv(16)\n}\n',
+     'RG004', 2, 13, "missing ',' between dimensions"),
+    ('unclosed_block', 'block b(c) {\n  conv(c) -> relu\n\nnetwork n() {\n  input x[3, 8, 8]\n  x -> b(4)\n}\n',
+     'RG007', 1, 12, "this '{' is never closed"),
+    ('unclosed_network', 'network m() {\n  input x[3, 8, 8]\n  x -> relu\n\nnetwork n() {\n  input x[3, 8, 8]\n  x -> relu\n}\n',
+     'RG007', 1, 13, "this '{' is never closed"),
+    ('unclosed_group', 'network m() {\n  input x[3, 8, 8]\n  x -> residual {\n    conv(3) -> relu\n  -> relu\n}\nnetwork n() {\n  input x[3, 8, 8]\n}\n',
+     'RG007', 3, 17, "this '{' is never closed"),
+    ('arrow_before_group', 'network n() {\n  input x[3, 8, 8]\n  x -> relu\n  (relu -> conv(8))\n}\n',
+     'RG005', 4, 3, "missing '->' before '('"),
+    ('arrow_before_labelled_group', 'network n() {\n  input x[3, 8, 8]\n  x -> relu\n  (a: conv(8) -> relu)\n}\n',
+     'RG005', 4, 3, "missing '->' before '('"),
+    ('label_true', 'network n() {\n  input x[3, 8, 8]\n  x -> conv(8) -> true: relu\n}\n',
+     'RG220', 3, 19, "'true' cannot be a label"),
+    ('label_in_after_let', 'block b() {\n  let w = 3\n  in: conv(w)\n}\nnetwork n() {\n  input x[3, 8, 8]\n  x -> b\n}\n',
+     'RG220', 3, 3, "'in' cannot be a label"),
+    ('assign_none', 'network n() {\n  input x[3, 8, 8]\n  none = x -> conv(8)\n}\n',
+     'RG220', 3, 3, "'none' cannot be a label"),
+    ('label_at_top_level', 'let w = 3\nblock: conv(8)\n',
+     'RG004', 2, 1, "unexpected label 'block:'"),
 ]
 
 
@@ -168,3 +193,71 @@ def test_bad_usage_exits_2() -> None:
     with pytest.raises(SystemExit) as info:
         main(["check"])
     assert info.value.code == 2
+
+
+def test_unclosed_brace_notes_where_the_parser_gave_up() -> None:
+    text = CASES[[c[0] for c in CASES].index("unclosed_block")][1]
+    with pytest.raises(resgraph.ResgraphError) as info:
+        resgraph.loads(text, file="open.rg")
+    assert [(note.split(" ")[0], span.line, span.column) for note, span in info.value.notes] \
+        == [("'network'", 4, 1)]
+
+
+def test_unclosed_brace_read_from_indentation() -> None:
+    """The '}' at column 1 closes the block, so the residual's '{' is the one left open."""
+    text = ("block b(c) {\n  residual {\n    conv(c)\n  -> relu\n}\n"
+            "network n() {\n  input x[3, 8, 8]\n  x -> b(3)\n}\n")
+    with pytest.raises(resgraph.ResgraphError) as info:
+        resgraph.loads(text, file="indent.rg")
+    assert (info.value.code, info.value.line, info.value.column) == ("RG007", 2, 12)
+
+
+def test_group_after_an_op_with_arguments_continues_the_flow() -> None:
+    """After `conv(8)` a line starting with '(' is a new statement: no arrow is missing."""
+    with_arrow = resgraph.loads("network n() {\n  input x[3, 8, 8]\n  x -> conv(8)\n"
+                                "  -> (relu -> conv(8))\n}\n")
+    without = resgraph.loads("network n() {\n  input x[3, 8, 8]\n  x -> conv(8)\n"
+                             "  (relu -> conv(8))\n}\n")
+    assert [d["op"] for _, d in without.graph.nodes(data=True)] == \
+        [d["op"] for _, d in with_arrow.graph.nodes(data=True)] == \
+        ["input", "conv", "relu", "conv"]
+
+
+KEYWORD_LABELS = ["block", "network", "use", "input", "output", "let", "residual", "highway",
+                  "dense", "skip"]
+
+
+@pytest.mark.parametrize("word", KEYWORD_LABELS)
+@pytest.mark.parametrize("where", ["mid_chain", "statement_start", "after_let", "assign"])
+def test_any_word_before_a_colon_is_a_label(word: str, where: str) -> None:
+    """One rule: a name followed by ':' (or starting `name = chain`) is a label."""
+    line = {"mid_chain": f"x -> conv(8) -> {word}: linear(4)",
+            "statement_start": f"x -> conv(8)\n  {word}: linear(4)",
+            "after_let": f"x -> conv(8)\n  let w = 4\n  {word}: linear(w)",
+            "assign": f"{word} = x -> conv(8) -> linear(4)"}[where]
+    arch = resgraph.loads(f"network n() {{\n  input x[3, 8, 8]\n  {line}\n}}\n")
+    labelled = [d["op"] for _, d in arch.graph.nodes(data=True) if d.get("path") == word]
+    assert labelled == ["linear"]
+
+
+@pytest.mark.parametrize("word", ["in", "true", "false", "none"])
+@pytest.mark.parametrize("where", ["mid_chain", "statement_start", "after_let", "assign"])
+def test_value_words_are_refused_as_labels(word: str, where: str) -> None:
+    line, column = {"mid_chain": ("  x -> conv(8) -> {}: relu", 19),
+                    "statement_start": ("  x -> conv(8)\n  {}: relu", 3),
+                    "after_let": ("  x -> conv(8)\n  let w = 4\n  {}: relu", 3),
+                    "assign": ("  {} = x -> conv(8)", 3)}[where]
+    text = "network n() {\n  input x[3, 8, 8]\n" + line.format(word) + "\n}\n"
+    with pytest.raises(resgraph.ResgraphError) as info:
+        resgraph.loads(text, file="w.rg")
+    err = info.value
+    assert (err.code, err.line, err.column) == ("RG220", text.count("\n") - 1, column)
+    assert f"'{word}' cannot be a label" in err.message
+
+
+def test_definitions_still_start_with_their_keywords() -> None:
+    text = "let w = 3\nblock block(c) { conv(c) }\nnetwork network() {\n  input x[3, 8, 8]\n" \
+           "  block: block(w)\n}\n"
+    arch = resgraph.loads(text)
+    assert [(d["op"], d["path"]) for _, d in arch.graph.nodes(data=True)] \
+        == [("input", "x"), ("conv", "block.conv_0")]
