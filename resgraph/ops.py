@@ -1,9 +1,10 @@
 """The op registry: every op declared once, as data.
 
 Each :class:`OpSpec` holds an op's argument signature, shape rule, parameter
-count, MACs, weighted-layer count, diagram label and the name of its torch
-lowering (a function of that name in :mod:`resgraph.torch_ops`). Analysis,
-rendering and lowering all read the same entry, so their figures cannot drift.
+count, MACs, weighted-layer count, diagram label and a one-line meaning; its torch
+lowering is its entry in ``resgraph.lower.torch_ops.LOWERINGS`` (a test holds the two
+tables equal). Analysis, rendering and lowering all read the same entry, so their
+figures cannot drift.
 
 >>> spec = OPS["conv"]
 >>> spec.shape([(3, 224, 224)], {"out": 64, "k": 7, "stride": 2, "pad": 3, "dilation": 1,
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 ArgType = Literal["int", "float", "bool", "word", "ints", "bias", "any"]
@@ -70,12 +71,6 @@ class OpSpec:
     internal: bool = False
     input_dtype: str = "float"
     doc: str = ""
-    lower: str = field(default="")
-
-    @property
-    def lowering(self) -> str:
-        """Name of the function in :mod:`resgraph.torch_ops` that lowers this op."""
-        return self.lower or self.name
 
     def signature(self) -> str:
         """``conv(out, k=3, stride=1, ...)`` for messages and docs."""
