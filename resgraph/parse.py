@@ -392,7 +392,7 @@ def _missing_comma(file: str, stack: list[Any], bracket: int, tok: Token,
         return None
     what = _items(stack, bracket)
     hint = ""
-    top, under = stack[-1], stack[-2]
+    top, under = stack[-1], stack[-2] if len(stack) > 1 else None
     if what in ("arguments", "parameters") and tok.type != "TARGET" \
             and isinstance(top, Token) and top.type == "NAME" \
             and isinstance(under, Token) and under.type in ("LPAR", "COMMA"):
@@ -411,8 +411,8 @@ def _items(stack: list[Any], i: int) -> str:
 
 def _unclosed_brace(text: str, file: str, brace: Token, tok: Token) -> ResgraphError | None:
     """RG007 when a definition (or ``use``) line starts while ``brace``'s body is open."""
-    end = tok.end_pos if tok.end_pos is not None else len(text)
-    header = _DEFINITION_LINE.search(text, brace.end_pos or 0, end)
+    end = text.find("\n", tok.end_pos or 0)  # the header may go on after the token
+    header = _DEFINITION_LINE.search(text, brace.end_pos or 0, end if end >= 0 else len(text))
     if header is None:
         return None
     word = header.group(1) or header.group(2)
@@ -423,7 +423,8 @@ def _unclosed_brace(text: str, file: str, brace: Token, tok: Token) -> ResgraphE
         opened = (brace.line or 1, brace.column or 1)
     return ResgraphError(
         "RG007", "this '{' is never closed", Span(file, *opened, opened[0], opened[1] + 1),
-        notes=[(f"'{word}' starts a new definition here, so a '}}' is missing above it",
+        notes=[(f"'{word}' starts a new {'statement' if word == 'use' else 'definition'} "
+                "here, so a '}' is missing above it",
                 Span(file, line, col, line, col + len(word)))])
 
 

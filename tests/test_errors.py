@@ -102,6 +102,8 @@ CASES = [
      'RG007', 1, 13, "this '{' is never closed"),
     ('unclosed_group', 'network m() {\n  input x[3, 8, 8]\n  x -> residual {\n    conv(3) -> relu\n  -> relu\n}\nnetwork n() {\n  input x[3, 8, 8]\n}\n',
      'RG007', 3, 17, "this '{' is never closed"),
+    ('unclosed_after_let', 'network m() {\n  input x[3]\n  let w = 3\n\nnetwork n() {\n  input x[3]\n}\n',
+     'RG007', 1, 13, "this '{' is never closed"),
     ('arrow_before_group', 'network n() {\n  input x[3, 8, 8]\n  x -> relu\n  (relu -> conv(8))\n}\n',
      'RG005', 4, 3, "missing '->' before '('"),
     ('arrow_before_labelled_group', 'network n() {\n  input x[3, 8, 8]\n  x -> relu\n  (a: conv(8) -> relu)\n}\n',
