@@ -70,27 +70,8 @@ class OpSpec:
     weighted: int = 0
     internal: bool = False
     input_dtype: str = "float"
-    doc: str = ""
-
-    def signature(self) -> str:
-        """``conv(out, k=3, stride=1, ...)`` for messages and docs."""
-        parts = []
-        for a in self.args:
-            if a.default is REQUIRED:
-                parts.append(a.name)
-            else:
-                d = a.default
-                shown = "auto" if callable(d) else _show(d)
-                parts.append(f"{a.name}={shown}")
-        return f"{self.name}({', '.join(parts)})"
-
-
-def _show(v: Any) -> str:
-    if v is None:
-        return "none"
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return str(v)
+    meaning: str = ""
+    """What the op means in PyTorch terms, in one line: the docs' op table shows it."""
 
 
 # ---------------------------------------------------------------- helpers
@@ -378,6 +359,7 @@ def _pad_default(a: Args) -> Any:
                                                  _per_dim(d, rank, "dilation"))]
 
 
+_ACTIVATIONS = 'activations (`gelu` is the exact erf form)'
 _SPECS: list[OpSpec] = [
     OpSpec("conv", (ArgSpec("out", "int", minimum=1), ArgSpec("k", "ints", 3, minimum=1),
                     ArgSpec("stride", "ints", 1, minimum=1), ArgSpec("pad", "ints", _pad_default,
@@ -385,51 +367,59 @@ _SPECS: list[OpSpec] = [
                     ArgSpec("groups", "int", 1, minimum=1),
                     ArgSpec("dilation", "ints", 1, minimum=1), _BIAS),
            _conv_shape, _conv_label, _conv_params, _conv_macs, weighted=1,
-           doc="ConvNd (1-D/2-D/3-D from the input rank)"),
+           meaning='ConvNd; `pad=auto` is `dilation·(k−1)//2` (= `k//2` without dilation); `k`, '
+                   '`stride`, `pad`, `dilation` may be lists'),
     OpSpec("bn", (_EPS, ArgSpec("momentum", "float", 0.1, minimum=0, maximum=1)),
-           _bn_shape, _const("bn"), _channel_affine, doc="BatchNormNd"),
+           _bn_shape, _const("bn"), _channel_affine,
+           meaning='BatchNormNd (BatchNorm1d also on vectors `[C]`)'),
     OpSpec("layernorm", (_EPS,),
-           _same, _const("layernorm"), _last_affine, doc="LayerNorm over the last dim"),
+           _same, _const("layernorm"), _last_affine, meaning='LayerNorm over the last dim'),
     OpSpec("groupnorm", (ArgSpec("groups", "int", minimum=1), _EPS),
            _groupnorm_shape, lambda a, i, o: f"groupnorm {a['groups']}", _channel_affine,
-           doc="GroupNorm"),
+           meaning='GroupNorm'),
     OpSpec("linear", (ArgSpec("out", "int", minimum=1), _BIAS),
            _linear_shape, lambda a, i, o: f"linear {a['out']}", _linear_params, _linear_macs,
-           weighted=1, doc="Linear on the last dim"),
-    *[OpSpec(n, (), _same, _const(n), doc=f"{n} activation") for n in
+           weighted=1, meaning='Linear on the last dim'),
+    *[OpSpec(n, (), _same, _const(n), meaning=_ACTIVATIONS) for n in
       ("relu", "gelu", "silu", "sigmoid", "tanh")],
-    OpSpec("identity", (), _same, _const("identity"), doc="passes its input through",
-           input_dtype="any"),
+    OpSpec("identity", (), _same, _const("identity"),
+           meaning="passes its input through, of any dtype", input_dtype="any"),
     OpSpec("softmax", (ArgSpec("dim", "int", -1),), _softmax_shape, _const("softmax"),
-           doc="Softmax"),
+           meaning='Softmax (dim counts batch-less dims)'),
     OpSpec("dropout", (ArgSpec("p", "float", 0.5, minimum=0, maximum=1, open_max=True),), _same,
-           lambda a, i, o: f"dropout {a['p']:g}", doc="Dropout"),
+           lambda a, i, o: f"dropout {a['p']:g}", meaning='Dropout'),
     OpSpec("maxpool", (ArgSpec("k", "ints", minimum=1),
                        ArgSpec("stride", "ints", lambda a: a["k"], minimum=1),
                        ArgSpec("pad", "ints", 0, minimum=0)),
-           _pool_shape("maxpool"), _pool_label("maxpool"), doc="MaxPoolNd"),
+           _pool_shape("maxpool"), _pool_label("maxpool"),
+           meaning='MaxPoolNd / AvgPoolNd (`pad` at most `k//2`)'),
     OpSpec("avgpool", (ArgSpec("k", "ints", minimum=1),
                        ArgSpec("stride", "ints", lambda a: a["k"], minimum=1),
                        ArgSpec("pad", "ints", 0, minimum=0)),
-           _pool_shape("avgpool"), _pool_label("avgpool"), doc="AvgPoolNd"),
-    OpSpec("gap", (), _gap_shape, _const("global avgpool"), doc="AdaptiveAvgPoolNd(1)"),
-    OpSpec("flatten", (), _flatten_shape, _const("flatten"), doc="flatten all but the batch"),
+           _pool_shape("avgpool"), _pool_label("avgpool"),
+           meaning='MaxPoolNd / AvgPoolNd (`pad` at most `k//2`)'),
+    OpSpec("gap", (), _gap_shape, _const("global avgpool"), meaning='AdaptiveAvgPoolNd(1)'),
+    OpSpec("flatten", (), _flatten_shape, _const("flatten"),
+           meaning='flatten all but the batch dim'),
     OpSpec("upsample", (ArgSpec("scale", "float", 2, minimum=0, open_min=True),
                         ArgSpec("mode", "word", "nearest",
                                 ("nearest", "linear", "bilinear", "bicubic", "trilinear"))),
-           _upsample_shape, lambda a, i, o: f"upsample, scale {a['scale']:g}", doc="Upsample"),
+           _upsample_shape, lambda a, i, o: f"upsample, scale {a['scale']:g}",
+           meaning='Upsample (`linear` 1-D, `bilinear`/`bicubic` 2-D, `trilinear` 3-D)'),
     OpSpec("embedding", (ArgSpec("num", "int", minimum=1), ArgSpec("dim", "int", minimum=1)),
            _embedding_shape, lambda a, i, o: f"embedding {a['num']}×{a['dim']}",
            lambda ins, out, a: a["num"] * a["dim"], weighted=1, input_dtype="long",
-           doc="Embedding ([T] long → [T, dim])"),
+           meaning='Embedding (`[T]` long → `[T, dim]`)'),
     OpSpec("posembed", (), _seq_shape("posembed"), _const("+ pos. embedding"),
-           lambda ins, out, a: _prod(ins[0]), doc="learned positional embedding, added"),
+           lambda ins, out, a: _prod(ins[0]),
+           meaning='learned positional embedding `[T, d]`, added'),
     OpSpec("attention", (ArgSpec("heads", "int", minimum=1), ArgSpec("causal", "bool", False),
                          ArgSpec("dropout", "float", 0.0, minimum=0, maximum=1)),
            _seq_shape("attention"),
            lambda a, i, o: f"{'causal ' if a['causal'] else ''}attention, {a['heads']} heads",
            _attention_params, _attention_macs, weighted=2,
-           doc="multi-head self-attention, fused qkv"),
+           meaning='self-attention on `[T, d]`: fused qkv projection (3d²+3d) and output '
+                   'projection (d²+d)'),
     # internal: made by elaboration
     OpSpec("input", (ArgSpec("name", "any"),), _same, lambda a, i, o: a["name"],
            internal=True, input_dtype="any"),

@@ -2,9 +2,9 @@
 
 The table sits between two marker comments in docs/language.md; everything between
 them is rewritten. Names, argument lists and defaults come from the registry (every op
-that is not ``internal``); the one-line meaning of each row comes from :data:`MEANINGS`
-below, because :class:`resgraph.ops.OpSpec` has no field for it. ``tests/test_docs.py``
-fails when the page and the registry disagree.
+that is not ``internal``), and so does the one-line meaning of each row
+(``OpSpec.meaning`` of the row's first op). ``tests/test_docs.py`` fails when the page
+and the registry disagree.
 
     .venv/bin/python scripts/make_op_table.py          # rewrite the table in place
     .venv/bin/python scripts/make_op_table.py --check  # exit 1 if it is stale
@@ -37,28 +37,6 @@ ROWS_OF_SEVERAL: tuple[tuple[str, ...], ...] = (
     ("relu", "gelu", "silu", "sigmoid", "tanh", "identity"),
     ("maxpool", "avgpool"),
 )
-
-#: The "PyTorch meaning" column, by the first op of each row.
-MEANINGS: dict[str, str] = {
-    "conv": "ConvNd; `pad=auto` is `dilation·(k−1)//2` (= `k//2` without dilation); `k`, "
-            "`stride`, `pad`, `dilation` may be lists",
-    "bn": "BatchNormNd (BatchNorm1d also on vectors `[C]`)",
-    "layernorm": "LayerNorm over the last dim",
-    "groupnorm": "GroupNorm",
-    "linear": "Linear on the last dim",
-    "relu": "activations (`gelu` is the exact erf form)",
-    "softmax": "Softmax (dim counts batch-less dims)",
-    "dropout": "Dropout",
-    "maxpool": "MaxPoolNd / AvgPoolNd (`pad` at most `k//2`)",
-    "gap": "AdaptiveAvgPoolNd(1)",
-    "flatten": "flatten all but the batch dim",
-    "upsample": "Upsample (`linear` 1-D, `bilinear`/`bicubic` 2-D, `trilinear` 3-D)",
-    "embedding": "Embedding (`[T]` long → `[T, dim]`)",
-    "posembed": "learned positional embedding `[T, d]`, added",
-    "attention": "self-attention on `[T, d]`: fused qkv projection (3d²+3d) and output "
-                 "projection (d²+d)",
-}
-
 
 class _Ref:
     """Stands for another argument when a computed default is probed (``stride=k``)."""
@@ -133,15 +111,15 @@ def op_table(ops: Mapping[str, OpSpec] = OPS) -> str:
         missing = [name for name in row if name not in ops or ops[name].internal]
         if missing:
             raise ValueError(f"ROWS_OF_SEVERAL names {missing}, not user ops of the registry")
-        if row[0] not in MEANINGS:
-            raise ValueError(f"op '{row[0]}' has no meaning: add one to MEANINGS in "
-                             "scripts/make_op_table.py")
+        if not ops[row[0]].meaning:
+            raise ValueError(f"op '{row[0]}' has no meaning: give its OpSpec a meaning= in "
+                             "resgraph/ops.py")
         shapes = {tuple(signature(ops[n]).partition("(")[1:]) for n in row}
         if len(shapes) > 1:
             raise ValueError(f"ops {list(row)} share a row but not their arguments")
         first = ops[row[0]]
         shown = "no args" if len(row) > 1 and not first.args else f"`{signature(first)}`"
-        lines.append(f"| {' '.join(row)} | {shown} | {MEANINGS[row[0]]} |")
+        lines.append(f"| {' '.join(row)} | {shown} | {ops[row[0]].meaning} |")
     return "\n".join(lines) + "\n"
 
 

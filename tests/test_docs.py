@@ -78,6 +78,6 @@ def test_op_table_lists_every_user_op_once() -> None:
 
 
 def test_op_table_refuses_an_op_without_a_meaning() -> None:
-    ops = {**OPS, "swish2": dataclasses.replace(OPS["relu"], name="swish2")}
+    ops = {**OPS, "swish2": dataclasses.replace(OPS["relu"], name="swish2", meaning="")}
     with pytest.raises(ValueError, match="'swish2' has no meaning"):
         _make_op_table().op_table(ops)
