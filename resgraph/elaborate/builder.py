@@ -96,15 +96,14 @@ class Elaborator:
         if len(g) >= self.limits.max_nodes:
             raise ResgraphError("RG503", f"the network has more than {self.limits.max_nodes:,} "
                                 "nodes (raise the limit with --max-nodes)", span)
-        for i, _, _ in inputs:
-            dtype = g.nodes[i]["dtype"]
-            if spec.input_dtype != "any" and dtype != spec.input_dtype:
+        dtypes: set[Dtype] = {g.nodes[i]["dtype"] for i, _, _ in inputs}
+        for held in dtypes:
+            if spec.input_dtype != "any" and held != spec.input_dtype:
                 want = "token ids (an input declared ': long')" if spec.input_dtype == "long" \
                     else "float features"
                 raise ResgraphError("RG406", f"{op} expects {want}, but its input holds "
-                                    f"{dtype} values", span)
+                                    f"{held} values", span)
         shape = self.infer(op, [g.nodes[i]["shape"] for i, _, _ in inputs], args, span)
-        dtypes = {g.nodes[i]["dtype"] for i, _, _ in inputs}
         # ops that take any dtype (identity) pass it on; every other op computes floats
         dtype: Dtype = dtypes.pop() if spec.input_dtype == "any" and len(dtypes) == 1 \
             else "float"
