@@ -25,15 +25,21 @@ from lark.visitors import Transformer_NonRecursive
 
 from resgraph import ast
 from resgraph.errors import ResgraphError, SourceFile, Span
+from resgraph.kinds import CONNECTIONS
 
 MAX_FILE_BYTES = 1_000_000
 MAX_NESTING = 64
 MAX_LITERAL_DIGITS = 1000
 
 
+KINDS_SLOT = "@CONNECTION_KINDS@"
+"""Where the grammar's connection keywords go: the names of the kind registry."""
+
+
 @functools.lru_cache(maxsize=1)
 def _parser() -> Lark:
     text = resources.files("resgraph").joinpath("grammar/resgraph.lark").read_text()
+    text = text.replace(KINDS_SLOT, "|".join(CONNECTIONS))
     return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=True,
                 cache=False)
 
