@@ -111,46 +111,51 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
     return out
 
 
+def limits_from_args(args: argparse.Namespace) -> Limits:
+    """The resource limits given by the ``--max-*`` options."""
+    return Limits(**{k: getattr(args, k) for k in Limits.__dataclass_fields__})
+
+
 def load_from_args(args: argparse.Namespace) -> Architecture:
     """Load the file named on the command line with its --network, --set and limits."""
     from resgraph.api import load
 
-    limits = Limits(**{k: getattr(args, k) for k in Limits.__dataclass_fields__})
-    return load(args.file, args.network, limits=limits, **parse_sets(args.sets))
+    return load(args.file, args.network, limits=limits_from_args(args), **parse_sets(args.sets))
 
 
-def _blocks_only(args: argparse.Namespace) -> str | None:
-    """For a file that only defines blocks and lets, the summary ``check`` prints."""
+def check(file: str, network: str | None, params: dict[str, Any], limits: Limits) -> None:
+    """``resgraph check``: read and parse ``file`` (and what it uses) once, elaborate its
+    network and print a one-line summary; for a file that defines only blocks and lets
+    (and no ``network`` or ``params`` asked for), summarise those instead.
+
+    >>> check("examples/resnet_blocks.rg", None, {}, Limits())
+    examples/resnet_blocks.rg: ok: no network; blocks: basic, bottleneck; lets: 0
+    """
+    from resgraph.api import _build
     from resgraph.program import load_program, read_file
+    from resgraph.util import no_gc
 
-    limits = Limits(**{k: getattr(args, k) for k in Limits.__dataclass_fields__})
-    prog = load_program(read_file(args.file, limits), args.file, limits)
-    if prog.networks:
-        return None
-    blocks = ", ".join(prog.blocks) or "none"
-    return f"{args.file}: ok: no network; blocks: {blocks}; lets: {len(prog.values)}"
-
-
-def check_main(arch: Architecture, args: argparse.Namespace) -> int:
+    with no_gc():
+        prog = load_program(read_file(file, limits), file, limits)
+        if not prog.networks and network is None and not params:
+            blocks = ", ".join(prog.blocks) or "none"
+            print(f"{file}: ok: no network; blocks: {blocks}; lets: {len(prog.values)}")
+            return
+        arch = _build(prog, network, params, limits)
     ins = ", ".join(f"{k} {list(v)}" for k, v in arch.inputs.items())
     outs = ", ".join(f"{k} {list(v)}" for k, v in arch.outputs.items())
-    print(f"{args.file}: ok: network {arch.name}, {len(arch.graph)} nodes, "
+    print(f"{file}: ok: network {arch.name}, {len(arch.graph)} nodes, "
           f"{arch.num_params:,} params; {ins} -> {outs}")
-    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 user error, 2 bad usage)."""
     args = build_parser().parse_args(argv)
     try:
-        if args.command == "check" and args.network is None and not args.sets:
-            library = _blocks_only(args)
-            if library is not None:
-                print(library)
-                return 0
-        arch = load_from_args(args)
         if args.command == "check":
-            return check_main(arch, args)
+            check(args.file, args.network, parse_sets(args.sets), limits_from_args(args))
+            return 0
+        arch = load_from_args(args)
         if args.command == "render":
             from resgraph.render import cli_main as render_main
 
