@@ -1,14 +1,13 @@
 """Analysis: exact signal paths, depth, path-length distributions, parameters and MACs.
 
-Every figure comes from dynamic programs over the IR graph in topological order;
-no path is ever enumerated (DenseNet-121 has 2^58 of them). ``control`` edges (a
-highway gate's input) are not signal paths and are ignored. Definitions and the MACs
-convention are in ``docs/analysis.md``.
-
-A length→count map is packed into one Python integer, a polynomial in 2^B: the count
-of paths of length ``off + i`` is the ``i``-th B-bit digit, and B is wide enough for
-the largest count at any node. Going through a weighted layer only changes ``off``,
-and merging maps is a shift and an add of big integers, done in C.
+Small public algorithms over a loaded network, each a dynamic program over the IR
+graph in topological order; no path is ever enumerated (DenseNet-121 has 2^58 of
+them). ``control`` edges (a highway gate's input) are not signal paths and are left
+out. :func:`analyze` runs them all on one :class:`SignalDag` and one count pass and
+returns an :class:`Analysis`; :mod:`resgraph.report` prints it. Each public function
+runs with the garbage collector paused (:func:`resgraph.util.no_gc`): the passes make
+no cycles, and collections walking their tables would dominate the run time.
+Definitions and the MACs convention are in ``docs/analysis.md``.
 
 >>> import resgraph
 >>> arch = resgraph.loads('''
@@ -16,34 +15,34 @@ and merging maps is a shift and an add of big integers, done in C.
 ...     input x[8]
 ...     x -> linear(8) -> residual { linear(8) -> relu -> linear(8) } * 3 -> linear(2)
 ... }''')
->>> rep = analyze(arch)
->>> rep.paths, rep.depth, rep.min_depth
+>>> count_paths(arch), depth(arch), min_depth(arch)
 (8, 8, 2)
->>> rep.path_lengths
-{'2': 1, '4': 3, '6': 3, '8': 1}
+>>> path_length_distribution(arch)
+{2: 1, 4: 3, 6: 3, 8: 1}
 """
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import heapq
-import json
-import math
-import sys
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from typing import Any
 
 import networkx as nx
 
-from resgraph.errors import ResgraphError
-from resgraph.ir import EDGE_KINDS, Architecture
+from resgraph.ir import Architecture
+from resgraph.kinds import CONNECTIONS, EDGE_KINDS, MERGE_OPS, is_signal
+from resgraph.util import no_gc
 
-CONNECTION_KINDS = ("residual", "highway", "dense", "skip")
-MERGE_OPS = frozenset({"add", "concat", "highway"})
-GROUP_KINDS = frozenset({"residual", "highway", "dense"})
+SIGNAL_KINDS = frozenset(name for name in EDGE_KINDS if is_signal(name))
+"""Edge kinds that signal paths follow (every kind but ``control``)."""
+
+GROUP_KINDS = frozenset(name for name, kind in CONNECTIONS.items() if kind.group_args is not None)
+"""Connection kinds with a group form ``KIND { body }``: rows of the block table."""
+
+SHORTCUT_KINDS = frozenset(
+    name for name, kind in CONNECTIONS.items()
+    if any(arg.name == "shortcut" for arg in (*(kind.group_args or ()), *(kind.edge_args or ()))))
+"""Connection kinds with a ``shortcut`` option: their connections say which one they use."""
 
 # ---------------------------------------------------------------- results
 
@@ -57,13 +56,12 @@ class Connection:
     and ``into`` the node that reads it (for an edge statement, the node it names: ``d3``
     in ``skip e3 -> d3``). ``span`` counts the weighted layers on the longest signal path
     the connection bypasses (None if nothing else leads from source to target);
-    ``reach`` is "short" for residual, highway and dense connections and "long" for
-    ``skip`` edges (U-Net, FPN); ``shortcut`` is identity, pad or projection for a
-    residual connection.
+    ``reach`` is the kind's reach in :data:`resgraph.kinds.CONNECTIONS`: "short" for
+    residual, highway and dense connections, "long" for ``skip`` edges (U-Net, FPN);
+    ``shortcut`` is identity, pad or projection for a residual connection.
 
     >>> import resgraph
-    >>> rep = resgraph.load("examples/resnet18.rg").analyze()
-    >>> c = rep.connections[2]
+    >>> c = connections(resgraph.load("examples/resnet18.rg"))[2]
     >>> c.source, c.target, c.span, c.shortcut
     ('layer1.1.relu_1', 'layer2.0.add_0', 2, 'projection')
     """
@@ -84,6 +82,11 @@ class BlockFigures:
     ``paths`` is the path multiplier: the number of signal paths from the block's
     inputs to its outputs; ``depth``/``min_depth`` are the longest/shortest of them in
     weighted layers; ``level`` is the nesting level among the rows of the table.
+
+    >>> import resgraph
+    >>> row = block_figures(resgraph.load("examples/resnet18.rg"))[0]
+    >>> row.path, row.call, row.paths, (row.min_depth, row.depth)
+    ('layer1.0', 'basic(64)', 2, (0, 2))
     """
 
     path: str
@@ -143,27 +146,37 @@ class Analysis:
         return {int(k): v for k, v in table.items()}
 
 
-# ---------------------------------------------------------------- the DAG
+# ---------------------------------------------------------------- the DAG and its count pass
 
 
 @dataclass
-class _Dag:
-    """The signal graph in topological order: ``control`` edges left out."""
+class SignalDag:
+    """The signal graph in topological order: what every algorithm here walks.
+
+    ``preds`` maps a node to its signal inputs as ``(input, unit)`` pairs (``unit`` is 1
+    on the edge that closes a unit's branch); ``control`` edges are left out. ``order``
+    is topological, smallest node id first (node ids follow the source order).
+
+    >>> import resgraph
+    >>> dag = SignalDag.of(resgraph.loads("network n() { input x[4]\\n x -> linear(2) }").graph)
+    >>> dag.order, dag.preds[1], dag.weight, dag.sources, dag.sinks
+    ([0, 1], [(0, 0)], {0: 0, 1: 1}, [0], [1])
+    """
 
     order: list[int]
-    preds: dict[int, list[tuple[int, int]]]  # node -> [(pred, unit)]
+    preds: dict[int, list[tuple[int, int]]]
     succs: dict[int, list[int]]
     weight: dict[int, int]
     sources: list[int]
     sinks: list[int]
 
     @classmethod
-    def of(cls, g: nx.DiGraph) -> _Dag:
-        """Build from an IR graph."""
+    def of(cls, g: nx.DiGraph) -> SignalDag:
+        """Build from an IR graph (``arch.graph``)."""
         preds: dict[int, list[tuple[int, int]]] = {}
         succs: dict[int, list[int]] = {n: [] for n in g}
         for v, nbrs in g.pred.items():
-            ins = [(u, e.get("unit", 0)) for u, e in nbrs.items() if e["kind"] != "control"]
+            ins = [(u, e.get("unit", 0)) for u, e in nbrs.items() if e["kind"] in SIGNAL_KINDS]
             preds[v] = ins
             for u, _ in ins:
                 succs[u].append(v)
@@ -175,7 +188,7 @@ class _Dag:
 
 def _topological(preds: dict[int, list[tuple[int, int]]], succs: dict[int, list[int]]
                  ) -> list[int]:
-    """Kahn's algorithm, smallest node id first (node ids follow the source order).
+    """Kahn's algorithm, smallest node id first.
 
     >>> _topological({0: [], 1: [(2, 0)], 2: [(0, 0)]}, {0: [2], 1: [], 2: [1]})
     [0, 2, 1]
@@ -194,52 +207,126 @@ def _topological(preds: dict[int, list[tuple[int, int]]], succs: dict[int, list[
     return order
 
 
-def _counts(dag: _Dag) -> tuple[dict[int, int], dict[int, int], dict[int, int]]:
-    """Path counts, longest and shortest path lengths (weighted layers) into every node.
+@dataclass
+class PathCounts:
+    """The count pass: for every node, the number of signal paths into it and the
+    longest and shortest of them in weighted layers (its own weight included).
 
-    Nodes no signal path reaches (a highway gate) get count 0 and no lengths.
+    Nodes no signal path reaches (a highway gate) have count 0 and no lengths.
+    ``paths``, ``depth`` and ``min_depth`` sum them up at the network's outputs.
+
+    >>> import resgraph
+    >>> arch = resgraph.loads("network n() { input x[4]\\n x -> residual { linear(4) } }")
+    >>> counts = PathCounts.of(SignalDag.of(arch.graph))
+    >>> counts.count, counts.longest, (counts.paths, counts.depth, counts.min_depth)
+    ({0: 1, 1: 1, 2: 2}, {0: 0, 1: 1, 2: 1}, (2, 1, 0))
     """
-    count: dict[int, int] = {}
-    longest: dict[int, int] = {}
-    shortest: dict[int, int] = {}
-    sources = set(dag.sources)
-    for v in dag.order:
-        w = dag.weight[v]
-        if v in sources:
-            count[v], longest[v], shortest[v] = 1, w, w
-            continue
-        ins = [u for u, _ in dag.preds[v] if count[u]]
-        count[v] = sum(count[u] for u in ins)
-        if ins:
-            longest[v] = w + max(longest[u] for u in ins)
-            shortest[v] = w + min(shortest[u] for u in ins)
-    return count, longest, shortest
+
+    count: dict[int, int]
+    longest: dict[int, int]
+    shortest: dict[int, int]
+    outputs: list[int]
+
+    @classmethod
+    def of(cls, dag: SignalDag) -> PathCounts:
+        """One pass over ``dag`` in topological order."""
+        count: dict[int, int] = {}
+        longest: dict[int, int] = {}
+        shortest: dict[int, int] = {}
+        sources = set(dag.sources)
+        for v in dag.order:
+            w = dag.weight[v]
+            if v in sources:
+                count[v], longest[v], shortest[v] = 1, w, w
+                continue
+            ins = [u for u, _ in dag.preds[v] if count[u]]
+            count[v] = sum(count[u] for u in ins)
+            if ins:
+                longest[v] = w + max(longest[u] for u in ins)
+                shortest[v] = w + min(shortest[u] for u in ins)
+        return cls(count, longest, shortest, [s for s in dag.sinks if count[s]])
+
+    @property
+    def paths(self) -> int:
+        """Signal paths from the inputs to the outputs (to each output, if one feeds another)."""
+        return sum(self.count[s] for s in self.outputs)
+
+    @property
+    def depth(self) -> int:
+        """The longest signal path, in weighted layers (0 if there is none)."""
+        return max((self.longest[s] for s in self.outputs), default=0)
+
+    @property
+    def min_depth(self) -> int:
+        """The shortest signal path, in weighted layers (0 if there is none)."""
+        return min((self.shortest[s] for s in self.outputs), default=0)
 
 
-# ---------------------------------------------------------------- packed distributions
+def count_paths(arch: Architecture) -> int:
+    """The exact number of signal paths from the network's inputs to its outputs.
+
+    >>> import resgraph
+    >>> count_paths(resgraph.loads("network n() { input x[4]\\n x -> residual { linear(4) } * 3 }"))
+    8
+    """
+    return _path_counts(arch).paths
+
+
+def depth(arch: Architecture) -> int:
+    """The longest signal path, in weighted layers.
+
+    >>> import resgraph
+    >>> depth(resgraph.loads("network n() { input x[4]\\n x -> residual { linear(4) } * 3 }"))
+    3
+    """
+    return _path_counts(arch).depth
+
+
+def min_depth(arch: Architecture) -> int:
+    """The shortest signal path, in weighted layers (every unit's shortcut taken).
+
+    >>> import resgraph
+    >>> min_depth(resgraph.loads("network n() { input x[4]\\n x -> residual { linear(4) } * 3 }"))
+    0
+    """
+    return _path_counts(arch).min_depth
+
+
+@no_gc()
+def _path_counts(arch: Architecture) -> PathCounts:
+    return PathCounts.of(SignalDag.of(arch.graph))
+
+
+# ---------------------------------------------------------------- distributions
 
 Packed = tuple[int, int]  # (digits, offset): sum of count_i * 2^(B*i), lengths off + i
 
 
-def _merge(parts: list[Packed], bits: int) -> Packed | None:
-    """Add length→count maps given as (digits, offset) pairs.
+@no_gc()
+def path_length_distribution(arch: Architecture, *, units: bool = False) -> dict[int, int]:
+    """The exact number of signal paths of each length: weighted layers, or units traversed.
 
-    >>> _merge([(1, 2), (1, 0)], 8)  # one path of length 2, one of length 0
-    (65537, 0)
+    A node's length→count map is packed into one Python integer, a polynomial in 2^B:
+    the count of paths of length ``offset + i`` is the ``i``-th B-bit digit, and B is
+    wide enough for the largest count at any node. Going through a weighted layer only
+    moves the offset; merging maps is a shift and an add of big integers, done in C.
+
+    >>> import resgraph
+    >>> arch = resgraph.loads("network n() { input x[4]\\n x -> residual { linear(4) } * 3 }")
+    >>> path_length_distribution(arch), path_length_distribution(arch, units=True)
+    ({0: 1, 1: 3, 2: 3, 3: 1}, {0: 1, 1: 3, 2: 3, 3: 1})
     """
-    if not parts:
-        return None
-    if len(parts) == 1:
-        return parts[0]
-    low = min(off for _, off in parts)
-    total = 0
-    for digits, off in parts:
-        total += digits << (bits * (off - low))
-    return total, low
+    dag = SignalDag.of(arch.graph)
+    counts = PathCounts.of(dag)
+    return _distribution(dag, counts, _digit_bits(counts), units)
 
 
-def _distribution(dag: _Dag, count: dict[int, int], bits: int, units: bool) -> dict[int, int]:
-    """Length→count over all signal paths, in weighted layers or (``units``) in units."""
+def _distribution(dag: SignalDag, counts: PathCounts, bits: int, units: bool
+                  ) -> dict[int, int]:
+    """Length→count over all signal paths, in weighted layers or (``units``) in units.
+
+    A node's map is dropped as soon as all its readers have used it."""
+    count = counts.count
     maps: dict[int, Packed] = {}
     left = {n: len(dag.succs[n]) for n in dag.order}
     keep = set(dag.sinks)
@@ -259,6 +346,23 @@ def _distribution(dag: _Dag, count: dict[int, int], bits: int, units: bool) -> d
                 maps.pop(u, None)
     total = _merge([maps[s] for s in dag.sinks if s in maps], bits)
     return _unpack(total, bits)
+
+
+def _merge(parts: list[Packed], bits: int) -> Packed | None:
+    """Add length→count maps given as (digits, offset) pairs.
+
+    >>> _merge([(1, 2), (1, 0)], 8)  # one path of length 2, one of length 0
+    (65537, 0)
+    """
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    low = min(off for _, off in parts)
+    total = 0
+    for digits, off in parts:
+        total += digits << (bits * (off - low))
+    return total, low
 
 
 def _unpack(packed: Packed | None, bits: int) -> dict[int, int]:
@@ -281,23 +385,32 @@ def _unpack(packed: Packed | None, bits: int) -> dict[int, int]:
     return out
 
 
-def _digit_bits(count: dict[int, int]) -> int:
-    """Bits per digit: enough for the largest count at any node, a multiple of 8."""
-    need = max(count.values(), default=1).bit_length()
+def _digit_bits(counts: PathCounts) -> int:
+    """Bits per digit: enough for the largest count at any node, a multiple of 8.
+
+    >>> _digit_bits(PathCounts({0: 1, 1: 300}, {}, {}, [1]))
+    16
+    """
+    need = max(counts.count.values(), default=1).bit_length()
     return max(8, (need + 7) // 8 * 8)
 
 
 # ---------------------------------------------------------------- connections
 
 
-def _is_shortcut(g: nx.DiGraph, scopes: dict[int, Any], n: int) -> bool:
-    node = g.nodes[n]
-    scope = node.get("scope") or ()
-    return node["op"] == "pad" or (bool(scope) and scopes[scope[-1]].kind == "shortcut")
+@no_gc()
+def connections(arch: Architecture) -> list[Connection]:
+    """Every residual, highway, dense and skip connection, with what it bypasses.
+
+    >>> import resgraph
+    >>> arch = resgraph.loads("network n() { input x[4]\\n x -> residual { linear(4) } }")
+    >>> [(c.kind, c.source, c.target, c.span, c.shortcut) for c in connections(arch)]
+    [('residual', 'x', 'add_0', 1, 'identity')]
+    """
+    return _connections(arch, SignalDag.of(arch.graph))
 
 
-def _connections(arch: Architecture, dag: _Dag, pos: dict[int, int]) -> list[Connection]:
-    """Every residual/highway/dense/skip edge into a merge node, with its span."""
+def _connections(arch: Architecture, dag: SignalDag) -> list[Connection]:
     g = arch.graph
     out: list[Connection] = []
     ends: list[tuple[int, int, int]] = []  # (origin, u, v) of each connection
@@ -308,27 +421,32 @@ def _connections(arch: Architecture, dag: _Dag, pos: dict[int, int]) -> list[Con
         into = g.nodes[readers[0]]["path"] if len(readers) == 1 else None
         for u, e in g.pred[v].items():
             kind = e["kind"]
-            if kind not in CONNECTION_KINDS:
+            if kind not in CONNECTIONS:
                 continue
             origin, first = u, v
-            while _is_shortcut(g, arch.scopes, origin) and dag.preds[origin]:
+            while _is_shortcut(arch, origin) and dag.preds[origin]:
                 origin, first = dag.preds[origin][0][0], origin
             shortcut = None
-            if kind == "residual":
+            if kind in SHORTCUT_KINDS:
                 shortcut = "identity" if origin == u else (
                     "pad" if g.nodes[first]["op"] == "pad" else "projection")
             out.append(Connection(
                 source=g.nodes[origin]["path"], target=g.nodes[v]["path"], kind=kind,
-                span=None, reach="long" if kind == "skip" else "short", shortcut=shortcut,
-                into=into))
+                span=None, reach=CONNECTIONS[kind].reach, shortcut=shortcut, into=into))
             ends.append((origin, u, v))
-    for conn, span in zip(out, _spans(dag, pos, ends)):
+    for conn, span in zip(out, _spans(dag, ends)):
         conn.span = span
     return out
 
 
-def _spans(dag: _Dag, pos: dict[int, int], ends: list[tuple[int, int, int]]
-           ) -> list[int | None]:
+def _is_shortcut(arch: Architecture, n: int) -> bool:
+    """Whether ``n`` is a pad shortcut or part of a projection shortcut."""
+    node = arch.graph.nodes[n]
+    scope: tuple[int, ...] = node.get("scope") or ()
+    return node["op"] == "pad" or (bool(scope) and arch.scopes[scope[-1]].kind == "shortcut")
+
+
+def _spans(dag: SignalDag, ends: list[tuple[int, int, int]]) -> list[int | None]:
     """The span of each connection (origin, u, v), u → v being its last edge.
 
     The span is the longest path from ``origin`` into ``v`` through another input
@@ -337,6 +455,7 @@ def _spans(dag: _Dag, pos: dict[int, int], ends: list[tuple[int, int, int]]
     longest-path pass per origin serves all its connections (a dense layer's output
     enters every later concat of its group).
     """
+    pos = {n: i for i, n in enumerate(dag.order)}
     by_origin: dict[int, list[int]] = {}
     for i, (origin, _, _) in enumerate(ends):
         by_origin.setdefault(origin, []).append(i)
@@ -350,7 +469,8 @@ def _spans(dag: _Dag, pos: dict[int, int], ends: list[tuple[int, int, int]]
     return spans
 
 
-def _longest_from(dag: _Dag, pos: dict[int, int], origin: int, limit: int) -> dict[int, int]:
+def _longest_from(dag: SignalDag, pos: dict[int, int], origin: int, limit: int
+                  ) -> dict[int, int]:
     """Weighted layers after ``origin`` on the longest path to each node it reaches,
     up to topological position ``limit`` (``origin`` itself: 0)."""
     dist = {origin: 0}
@@ -368,27 +488,44 @@ def _longest_from(dag: _Dag, pos: dict[int, int], origin: int, limit: int) -> di
 # ---------------------------------------------------------------- blocks
 
 
+@no_gc()
+def block_figures(arch: Architecture) -> list[BlockFigures]:
+    """Params, MACs and path multiplier of every block instance and group, in network order.
+
+    >>> import resgraph
+    >>> arch = resgraph.loads("network n() { input x[4]\\n x -> residual { linear(4) } * 2 }")
+    >>> [(b.call, b.params, b.paths) for b in block_figures(arch)]
+    [('residual', 20, 2), ('residual', 20, 2)]
+    """
+    return _blocks(arch, SignalDag.of(arch.graph))
+
+
 def _table_scopes(arch: Architecture) -> dict[int, int]:
-    """Scope id → nesting level, for block instances and residual/highway/dense groups."""
+    """Scope id → nesting level of the block table's rows: block instances, groups and
+    copies of a repeated group, except a copy that holds the group's own scope (a dense
+    group always has one), where the group is the row."""
+    scopes = arch.scopes
+    wrappers = {info.parent for info in scopes.values()
+                if info.kind in GROUP_KINDS and info.parent is not None
+                and scopes[info.parent].kind == "copy" and scopes[info.parent].span == info.span}
+
     def wanted(sid: int) -> bool:
-        info = arch.scopes[sid]
-        # a copy of a dense group is not listed: the group always has its own scope
+        info = scopes[sid]
         return info.kind == "block" or info.kind in GROUP_KINDS or (
-            info.kind == "copy" and info.name in ("residual", "highway"))
+            info.kind == "copy" and info.name in GROUP_KINDS and sid not in wrappers)
 
     levels: dict[int, int] = {}
-    for sid in arch.scopes:  # parents are created before their children
+    for sid in scopes:  # parents are created before their children
         if not wanted(sid):
             continue
-        parent = arch.scopes[sid].parent
+        parent = scopes[sid].parent
         while parent is not None and parent not in levels:
-            parent = arch.scopes[parent].parent
+            parent = scopes[parent].parent
         levels[sid] = 0 if parent is None else levels[parent] + 1
     return levels
 
 
-def _blocks(arch: Architecture, dag: _Dag) -> list[BlockFigures]:
-    """Params, MACs and path multiplier of every block instance, in network order."""
+def _blocks(arch: Architecture, dag: SignalDag) -> list[BlockFigures]:
     g = arch.graph
     levels = _table_scopes(arch)
     members: dict[int, list[int]] = {sid: [] for sid in levels}
@@ -400,32 +537,31 @@ def _blocks(arch: Architecture, dag: _Dag) -> list[BlockFigures]:
     rows = []
     for sid, level in levels.items():
         nodes = members[sid]
-        paths, depth, min_depth = _through(dag, nodes, sinks)
+        paths, longest, shortest = _through(dag, nodes, sinks)
         info = arch.scopes[sid]
         rows.append(BlockFigures(
             path=info.path or info.name, call=info.call, kind=info.kind, level=level,
             params=sum(g.nodes[n]["params"] for n in nodes),
             macs=sum(g.nodes[n]["macs"] for n in nodes),
-            paths=paths, depth=depth, min_depth=min_depth))
+            paths=paths, depth=longest, min_depth=shortest))
     return rows
 
 
-def _through(dag: _Dag, nodes: list[int], sinks: set[int]) -> tuple[int, int, int]:
-    """Paths from outside into ``nodes`` (topologically ordered) to where they leave it:
-    (count, longest, shortest), lengths in weighted layers."""
+def _through(dag: SignalDag, nodes: list[int], sinks: set[int]) -> tuple[int, int, int]:
+    """The count pass restricted to ``nodes`` (topologically ordered): paths from where
+    the signal enters them to where it leaves them, as (count, longest, shortest)."""
     inside = set(nodes)
     count: dict[int, int] = {}
     longest: dict[int, int] = {}
     shortest: dict[int, int] = {}
     for v in nodes:
-        c, hi, lo = 0, None, None
+        c, hi, lo = 0, 0, 0
         for u, _ in dag.preds[v]:
-            cu, hu, lu = (count[u], longest.get(u), shortest.get(u)) if u in inside \
+            cu, hu, lu = (count[u], longest.get(u, 0), shortest.get(u, 0)) if u in inside \
                 else (1, 0, 0)
             if cu:
+                hi, lo = (max(hi, hu), min(lo, lu)) if c else (hu, lu)
                 c += cu
-                hi = hu if hi is None else max(hi, hu)
-                lo = lu if lo is None else min(lo, lu)
         count[v] = c
         if c:
             longest[v] = hi + dag.weight[v]
@@ -438,11 +574,14 @@ def _through(dag: _Dag, nodes: list[int], sinks: set[int]) -> tuple[int, int, in
             min(shortest[v] for v in exits))
 
 
-# ---------------------------------------------------------------- entry point
+# ---------------------------------------------------------------- everything at once
 
 
+@no_gc()
 def analyze(arch: Architecture, *, distributions: bool = True) -> Analysis:
     """Analyse ``arch``: exact paths, depth, path-length distributions, params and MACs.
+
+    One :class:`SignalDag` and one count pass serve every figure.
 
     Parameters
     ----------
@@ -462,294 +601,31 @@ def analyze(arch: Architecture, *, distributions: bool = True) -> Analysis:
     Examples
     --------
     >>> import resgraph
-    >>> rep = resgraph.load("examples/resnet18.rg").analyze()
+    >>> rep = analyze(resgraph.load("examples/resnet18.rg"))
     >>> rep.params, rep.depth, rep.min_depth, rep.paths
     (11689512, 18, 5, 256)
     """
-    with _paused_gc():
-        return _analyze(arch, distributions)
-
-
-def _analyze(arch: Architecture, distributions: bool) -> Analysis:
     g = arch.graph
-    dag = _Dag.of(g)
-    count, longest, shortest = _counts(dag)
-    reached = [s for s in dag.sinks if count[s]]
-    paths = sum(count[s] for s in reached)
+    dag = SignalDag.of(g)
+    counts = PathCounts.of(dag)
     lengths: dict[int, int] = {}
     units: dict[int, int] = {}
     if distributions:
-        bits = _digit_bits(count)
-        lengths = _distribution(dag, count, bits, units=False)
-        units = _distribution(dag, count, bits, units=True)
+        bits = _digit_bits(counts)
+        lengths = _distribution(dag, counts, bits, units=False)
+        units = _distribution(dag, counts, bits, units=True)
     params = sum(d["params"] for _, d in g.nodes(data=True))
     edges = dict.fromkeys(EDGE_KINDS, 0)
+    kind: str
     for _, _, kind in g.edges(data="kind"):
-        edges[kind] = edges.get(kind, 0) + 1
-    pos = {n: i for i, n in enumerate(dag.order)}
+        edges[kind] += 1
     return Analysis(
         network=arch.name, params=params, trainable_params=params,
         macs=sum(d["macs"] for _, d in g.nodes(data=True)),
-        depth=max((longest[s] for s in reached), default=0),
-        min_depth=min((shortest[s] for s in reached), default=0),
-        paths=paths, path_lengths={str(k): v for k, v in sorted(lengths.items())},
+        depth=counts.depth, min_depth=counts.min_depth, paths=counts.paths,
+        path_lengths={str(k): v for k, v in sorted(lengths.items())},
         nodes=g.number_of_nodes(), edges=edges,
         inputs={k: list(v) for k, v in arch.inputs.items()},
         outputs={k: list(v) for k, v in arch.outputs.items()},
         unit_path_lengths={str(k): v for k, v in sorted(units.items())},
-        connections=_connections(arch, dag, pos), blocks=_blocks(arch, dag), file=arch.file)
-
-
-@contextlib.contextmanager
-def _paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector: the analysis makes no cycles, and collections
-    that walk a large IR graph again and again would dominate its run time."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-# ---------------------------------------------------------------- formatting
-
-
-@contextlib.contextmanager
-def _any_digits() -> Iterator[None]:
-    """Lift Python's limit on int→str conversion (4,300 digits) for exact path counts."""
-    get = getattr(sys, "get_int_max_str_digits", None)
-    if get is None:  # pragma: no cover - Python without the limit
-        yield
-        return
-    old = get()
-    sys.set_int_max_str_digits(0)
-    try:
-        yield
-    finally:
-        sys.set_int_max_str_digits(old)
-
-
-def sci(n: int, digits: int = 3) -> str:
-    """An exact integer in scientific form, correctly rounded.
-
-    >>> sci(65536), sci(2 ** 333), sci(7)
-    ('6.554e4', '1.750e100', '7')
-    """
-    if abs(n) < 10:
-        return str(n)
-    mantissa, _, exp = f"{Decimal(n):.{digits}e}".partition("e")
-    return f"{mantissa}e{int(exp)}"
-
-
-def power_of_two(n: int) -> str:
-    """``" = 2^k"`` when ``n`` is a power of two, else ``""``.
-
-    >>> power_of_two(256), power_of_two(100)
-    (' = 2^8', '')
-    """
-    return f" = 2^{n.bit_length() - 1}" if n > 1 and not n & (n - 1) else ""
-
-
-def human_macs(n: int) -> str:
-    """MACs with a unit: ``4.09 G``, ``125.49 M``.
-
-    >>> human_macs(4_089_184_256), human_macs(125_485_696), human_macs(512)
-    ('4.09 G', '125.49 M', '512')
-    """
-    for scale, unit in ((10**12, "T"), (10**9, "G"), (10**6, "M"), (10**3, "K")):
-        if n >= scale:
-            return f"{n / scale:.2f} {unit}"
-    return str(n)
-
-
-def count_text(n: int, limit: int = 15) -> str:
-    """An exact count with separators, or in scientific form when that is too long.
-
-    >>> count_text(65536), count_text(2 ** 58)
-    ('65,536', '2.882e17')
-    """
-    text = f"{n:,}"
-    return text if len(text) <= limit else sci(n)
-
-
-def _bins(table: dict[int, int], rows: int) -> list[tuple[int, int, int]]:
-    """Group a length→count map into at most ``rows`` (first, last, count) bins.
-
-    Bins are whole multiples of the step between lengths, so that a distribution on
-    even lengths only is not drawn as a saw.
-
-    >>> _bins({2: 1, 4: 3, 6: 3, 8: 1}, 2)
-    [(2, 4, 4), (6, 8, 4)]
-    """
-    keys = sorted(table)
-    if len(keys) <= rows:
-        return [(k, k, table[k]) for k in keys]
-    step = 0
-    for k in keys[1:]:
-        step = math.gcd(step, k - keys[0])
-    slots = (keys[-1] - keys[0]) // step + 1
-    size = -(-slots // rows) * step
-    grouped: dict[int, int] = {}
-    for k in keys:
-        start = keys[0] + (k - keys[0]) // size * size
-        grouped[start] = grouped.get(start, 0) + table[k]
-    return [(lo, min(lo + size - step, keys[-1]), c) for lo, c in sorted(grouped.items())]
-
-
-def histogram(table: dict[int, int], total: int, rows: int = 20, width: int = 40) -> list[str]:
-    """A text histogram of a length→count map, binned to at most ``rows`` rows.
-
-    >>> print("\\n".join(histogram({2: 1, 4: 2, 6: 1}, 4, width=8)))
-      length  paths   share
-           2      1  25.00%  ####
-           4      2  50.00%  ########
-           6      1  25.00%  ####
-    """
-    if not table or not total:
-        return ["  (no signal path)"]
-    bins = _bins(table, rows)
-    top = max(c for _, _, c in bins)
-    cells = [(str(lo) if lo == hi else f"{lo}-{hi}", count_text(c), c) for lo, hi, c in bins]
-    wl = max(6, *(len(label) for label, _, _ in cells))
-    wc = max(5, *(len(text) for _, text, _ in cells))
-    lines = [f"  {'length':>{wl}}  {'paths':>{wc}}   share"]
-    for label, text, c in cells:
-        bar = "#" * max(1, round(width * c / top))
-        lines.append(f"  {label:>{wl}}  {text:>{wc}}  {100 * c / total:5.2f}%  {bar}")
-    return lines
-
-
-def _mean(table: dict[int, int], total: int) -> float:
-    return sum(k * c for k, c in table.items()) / total if total else 0.0
-
-
-def _layers(n: int) -> str:
-    return f"{n} weighted layer{'' if n == 1 else 's'}"
-
-
-def summary(rep: Analysis, units: bool = False) -> str:
-    """The human report of ``resgraph analyze`` (without ``--json``).
-
-    >>> import resgraph
-    >>> rep = resgraph.load("examples/resnet18.rg").analyze()
-    >>> print("\\n".join(summary(rep).splitlines()[3:8]))
-      parameters      11,689,512  (trainable 11,689,512)
-      MACs            1.81 G  (1,814,073,344 multiply-accumulates, batch 1)
-      depth           18 weighted layers (longest signal path)
-      min depth       5 weighted layers (shortest signal path)
-      signal paths    256  (2.560e2 = 2^8)
-    """
-    def shapes(d: dict[str, list[int]]) -> str:
-        return ", ".join(f"{k} {v}" for k, v in d.items())
-
-    kinds = ", ".join(f"{k} {n:,}" for k, n in rep.edges.items() if n)
-    exact = f"{rep.paths:,}"
-    form = f"({sci(rep.paths)}{power_of_two(rep.paths)})"
-    paths = [f"  signal paths    {exact}  {form}"] if len(exact) <= 40 else [
-        f"  signal paths    {form[1:-1]}", f"                  exactly {exact}"]
-    lines = [
-        f"network {rep.network}" + (f"  ({rep.file})" if rep.file else ""),
-        f"  inputs          {shapes(rep.inputs)}",
-        f"  outputs         {shapes(rep.outputs)}",
-        f"  parameters      {rep.params:,}  (trainable {rep.trainable_params:,})",
-        f"  MACs            {human_macs(rep.macs)}  ({rep.macs:,} multiply-accumulates, "
-        "batch 1)",
-        f"  depth           {_layers(rep.depth)} (longest signal path)",
-        f"  min depth       {_layers(rep.min_depth)} (shortest signal path)",
-        *paths,
-        f"  graph           {rep.nodes:,} nodes; edges: {kinds}",
-        *_connection_lines(rep.connections),
-    ]
-    table = rep.lengths(units)
-    if table or rep.paths == 0:
-        what = "units (residual/highway/dense units traversed)" if units else "weighted layers"
-        lines += ["", f"path lengths in {what}: {len(table):,} distinct, "
-                      f"mean {_mean(table, rep.paths):.2f}", *histogram(table, rep.paths)]
-    return "\n".join(lines)
-
-
-def _connection_lines(conns: list[Connection]) -> list[str]:
-    groups: dict[tuple[str, str], list[int | None]] = {}
-    for c in conns:
-        groups.setdefault((c.kind, c.reach), []).append(c.span)
-    lines = []
-    for (kind, reach), spans in groups.items():
-        known = [s for s in spans if s is not None]
-        text = f"  {kind:<16}{len(spans):,} connection{'s' if len(spans) > 1 else ''}, {reach}"
-        if known and min(known) == max(known):
-            text += f", spanning {_layers(known[0])}"
-        elif known:
-            text += f", spanning {min(known)} to {_layers(max(known))}"
-        lines.append(text)
-    return lines
-
-
-def block_table(rep: Analysis) -> str:
-    """The per-block table of ``--blocks``: params, MACs and path multiplier."""
-    if not rep.blocks:
-        return "no block instances"
-    rows = [(("  " * b.level) + b.path, b.call, f"{b.params:,}", human_macs(b.macs),
-             count_text(b.paths), f"{b.min_depth}-{b.depth}") for b in rep.blocks]
-    head = ("block", "call", "params", "MACs", "paths", "depth")
-    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
-    def fmt(r: tuple[str, ...]) -> str:
-        left = [f"{r[0]:<{widths[0]}}", f"{r[1]:<{widths[1]}}"]
-        return "  ".join(left + [f"{x:>{w}}" for x, w in zip(r[2:], widths[2:])]).rstrip()
-    return "\n".join([fmt(head), *map(fmt, rows)])
-
-
-# ---------------------------------------------------------------- plot
-
-
-def plot(rep: Analysis, path: str, units: bool = False) -> None:
-    """Draw the path-length distribution to ``path`` (needs matplotlib)."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        raise ResgraphError("RG601", "--plot needs matplotlib, which is not installed; "
-                            "install it with: pip install 'resgraph[plot]' "
-                            "(or pip install matplotlib)") from None
-    table = rep.lengths(units)
-    fig, ax = plt.subplots(figsize=(8, 4.5))
-    xs = sorted(table)
-    shares = [100 * table[k] / rep.paths for k in xs]
-    dense_bars = len(xs) > 60  # thin bars alias: draw them touching, without edges
-    ax.bar(xs, shares, width=1.0 if dense_bars else 0.8, linewidth=0, color="#4c72b0")
-    ax.set_xlabel("path length (" + ("units" if units else "weighted layers") + ")")
-    ax.set_ylabel("share of signal paths (%)")
-    ax.set_title(f"{rep.network}: {count_text(rep.paths)}{power_of_two(rep.paths)} signal "
-                 f"paths, depth {rep.depth}, min depth {rep.min_depth}")
-    ax.grid(axis="y", alpha=0.3)
-    fig.tight_layout()
-    try:
-        fig.savefig(path)
-    except (OSError, ValueError) as exc:
-        raise ResgraphError("RG602", f"cannot write the plot to '{path}': {exc}") from None
-    finally:
-        plt.close(fig)
-
-
-# ---------------------------------------------------------------- CLI
-
-
-def cli_main(arch: Architecture, args: Any) -> int:
-    """``resgraph analyze``: print the report (or JSON), optionally the blocks and a plot."""
-    rep = analyze(arch)
-    with _any_digits():
-        if args.json:
-            print(json.dumps(rep.to_dict(), indent=2))
-        else:
-            print(summary(rep, units=bool(args.units)))
-            if args.blocks:
-                print()
-                print(block_table(rep))
-    if args.plot:
-        plot(rep, args.plot, units=bool(args.units))
-        if not args.json:
-            print(f"\nwrote {args.plot}")
-    return 0
+        connections=_connections(arch, dag), blocks=_blocks(arch, dag), file=arch.file)

@@ -6,6 +6,7 @@ enumeration on small generated networks checks the dynamic programs.
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import glob
 import json
@@ -22,7 +23,9 @@ import pytest
 
 import resgraph
 from resgraph import analyze as an
+from resgraph import report as rp
 from resgraph.cli import main
+from resgraph.kinds import CONNECTIONS, EDGE_KINDS
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -256,6 +259,12 @@ def test_dp_agrees_with_brute_force(seed: int) -> None:
     assert (rep.depth, rep.min_depth) == (max(lengths), min(lengths)), text
     for conn in rep.connections:
         assert conn.span == brute_span(arch.graph, conn), (conn, text)
+    assert an.count_paths(arch) == rep.paths
+    assert (an.depth(arch), an.min_depth(arch)) == (rep.depth, rep.min_depth)
+    assert an.path_length_distribution(arch) == lengths
+    assert an.path_length_distribution(arch, units=True) == units
+    assert an.connections(arch) == rep.connections
+    assert an.block_figures(arch) == rep.blocks
 
 
 def test_generated_networks_cover_every_kind() -> None:
@@ -317,6 +326,45 @@ def test_gpt2_attention_counts_two_layers_and_its_matmuls() -> None:
     assert rep.macs == 12 * per_block + t * d * v
 
 
+def test_analyze_builds_one_dag_and_one_count_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The public algorithms share their DP: analyze() runs it once for every figure."""
+    calls: list[str] = []
+
+    def counted(name: str, of: Any) -> Any:
+        def call(*args: Any) -> Any:
+            calls.append(name)
+            return of(*args)
+        return call
+
+    for cls in (an.SignalDag, an.PathCounts):
+        monkeypatch.setattr(cls, "of", counted(cls.__name__, cls.of))
+    rep = an.analyze(example("resnet18.rg"))
+    assert rep.paths == 256 and rep.connections and rep.blocks
+    assert sorted(calls) == ["PathCounts", "SignalDag"]
+
+
+def test_repeated_groups_are_one_row_each() -> None:
+    """``KIND {...} * n`` lists each copy once: the copy for residual and highway, the
+    group's own scope for dense (which always has one)."""
+    rep = resgraph.loads("""network n() {
+      input x[4, 6, 6]
+      x -> dense(layers=2) { conv(2, 3) } * 2
+        -> residual { residual { conv(12, 3) } -> conv(12, 3) } * 2 -> highway { conv(12, 3) } * 2
+    }""").analyze()
+    assert [(b.path, b.kind, b.paths, b.min_depth, b.depth) for b in rep.blocks] == [
+        ("dense_0.dense_0", "dense", 4, 0, 2), ("dense_1.dense_0", "dense", 4, 0, 2),
+        ("residual_0", "copy", 3, 0, 2), ("residual_1", "copy", 3, 0, 2),
+        ("highway_0", "copy", 2, 0, 1), ("highway_1", "copy", 2, 0, 1)]
+
+
+def test_reach_and_edge_order_come_from_the_registry(monkeypatch: pytest.MonkeyPatch) -> None:
+    arch = example("unet.rg")
+    assert list(an.analyze(arch).edges) == list(EDGE_KINDS)
+    monkeypatch.setitem(CONNECTIONS, "skip", dataclasses.replace(CONNECTIONS["skip"],
+                                                                 reach="short"))
+    assert {c.reach for c in an.connections(arch)} == {"short"}
+
+
 def test_without_distributions() -> None:
     arch = example("resnet18.rg")
     rep = an.analyze(arch, distributions=False)
@@ -331,9 +379,11 @@ def test_doctests() -> None:
     os.chdir(ROOT)
     try:
         result = doctest.testmod(an, optionflags=doctest.NORMALIZE_WHITESPACE)
+        shown = doctest.testmod(rp, optionflags=doctest.NORMALIZE_WHITESPACE)
     finally:
         os.chdir(cwd)
     assert result.failed == 0 and result.attempted > 10
+    assert shown.failed == 0 and shown.attempted > 10
 
 
 def test_summary_text(capsys: pytest.CaptureFixture[str]) -> None:
