@@ -22,7 +22,7 @@ def load(path: str, network: str | None = None, *, limits: Limits | None = None,
     limits = limits or Limits()
     text = read_file(path, limits)
     with no_gc():
-        return _build(load_program(text, path, limits), network, params, limits)
+        return build(load_program(text, path, limits), network, params, limits)
 
 
 def loads(text: str, network: str | None = None, *, file: str = "<string>",
@@ -30,7 +30,7 @@ def loads(text: str, network: str | None = None, *, file: str = "<string>",
     """Like :func:`load`, from a string (``use`` paths are relative to the current directory)."""
     limits = limits or Limits()
     with no_gc():
-        return _build(load_program(text, file, limits), network, params, limits)
+        return build(load_program(text, file, limits), network, params, limits)
 
 
 def pick_network(prog: Program, network: str | None) -> str:
@@ -53,8 +53,15 @@ def pick_network(prog: Program, network: str | None) -> str:
     return names[0]
 
 
-def _build(prog: Program, network: str | None, params: dict[str, Any],
-           limits: Limits) -> Architecture:
+def build(prog: Program, network: str | None, params: dict[str, Any],
+          limits: Limits) -> Architecture:
+    """Elaborate one network of a loaded program (what :func:`load` does after reading).
+
+    >>> from resgraph.program import load_program
+    >>> prog = load_program("network n(k=2) { input x[4]\\n x -> linear(k) }", "n.rg", Limits())
+    >>> build(prog, None, {"k": 3}, Limits()).outputs
+    {'output': (3,)}
+    """
     name = pick_network(prog, network)
     defn = prog.networks[name]
     known = [p.name for p in defn.params]

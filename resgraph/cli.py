@@ -130,7 +130,7 @@ def check(file: str, network: str | None, params: dict[str, Any], limits: Limits
     >>> check("examples/resnet_blocks.rg", None, {}, Limits())
     examples/resnet_blocks.rg: ok: no network; blocks: basic, bottleneck; lets: 0
     """
-    from resgraph.api import _build
+    from resgraph.api import build
     from resgraph.program import load_program, read_file
     from resgraph.util import no_gc
 
@@ -140,7 +140,7 @@ def check(file: str, network: str | None, params: dict[str, Any], limits: Limits
             blocks = ", ".join(prog.blocks) or "none"
             print(f"{file}: ok: no network; blocks: {blocks}; lets: {len(prog.values)}")
             return
-        arch = _build(prog, network, params, limits)
+        arch = build(prog, network, params, limits)
     ins = ", ".join(f"{k} {list(v)}" for k, v in arch.inputs.items())
     outs = ", ".join(f"{k} {list(v)}" for k, v in arch.outputs.items())
     print(f"{file}: ok: network {arch.name}, {len(arch.graph)} nodes, "
