@@ -19,6 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from resgraph.util import shape_text
+
 ArgType = Literal["int", "float", "bool", "word", "ints", "bias", "any"]
 Shape = tuple[int, ...]
 Args = dict[str, Any]
@@ -85,7 +87,7 @@ def _spatial_rank(x: Shape, op: str) -> int:
     rank = len(x) - 1
     if rank not in (1, 2, 3):
         raise OpError(f"{op} needs an input of shape [C, L], [C, H, W] or [C, D, H, W], "
-                      f"got {_fmt(x)}", "RG402")
+                      f"got {shape_text(x)}", "RG402")
     return rank
 
 
@@ -96,10 +98,6 @@ def _per_dim(v: Any, rank: int, name: str) -> tuple[int, ...]:
                           "dimensions", "RG303")
         return tuple(v)
     return (v,) * rank
-
-
-def _fmt(shape: Shape) -> str:
-    return "[" + ", ".join(str(d) for d in shape) + "]"
 
 
 def _window_out(size: int, k: int, s: int, p: int, d: int = 1) -> int:
@@ -117,7 +115,7 @@ def _window_shape(x: Shape, a: Args, op: str, channels: int) -> Shape:
         o = _window_out(size, k, s, p, d)
         if o < 1:
             raise OpError(f"{op} with kernel {k}, stride {s}, padding {p} leaves nothing "
-                          f"of an input of size {size} (input {_fmt(x)})", "RG403")
+                          f"of an input of size {size} (input {shape_text(x)})", "RG403")
         out.append(o)
     return (channels, *out)
 
@@ -174,7 +172,7 @@ def _conv_label(a: Args, ins: list[Shape], out: Shape) -> str:
 
 def _bn_shape(ins: list[Shape], a: Args) -> Shape:
     if len(ins[0]) not in (1, 2, 3, 4):
-        raise OpError(f"bn needs [C], [C, L], [C, H, W] or [C, D, H, W], got {_fmt(ins[0])}",
+        raise OpError(f"bn needs [C], [C, L], [C, H, W] or [C, D, H, W], got {shape_text(ins[0])}",
                       "RG402")
     return ins[0]
 
@@ -211,14 +209,15 @@ def _linear_macs(ins: list[Shape], out: Shape, a: Args) -> int:
 
 def _embedding_shape(ins: list[Shape], a: Args) -> Shape:
     if len(ins[0]) != 1:
-        raise OpError(f"embedding needs token ids of shape [T], got {_fmt(ins[0])}", "RG402")
+        raise OpError(f"embedding needs token ids of shape [T], got {shape_text(ins[0])}", "RG402")
     return (ins[0][0], a["dim"])
 
 
 def _seq_shape(op: str) -> Callable[[list[Shape], Args], Shape]:
     def rule(ins: list[Shape], a: Args) -> Shape:
         if len(ins[0]) != 2:
-            raise OpError(f"{op} needs a sequence of shape [T, d], got {_fmt(ins[0])}", "RG402")
+            raise OpError(f"{op} needs a sequence of shape [T, d], got {shape_text(ins[0])}",
+                          "RG402")
         if op == "attention" and ins[0][1] % a["heads"]:
             raise OpError(f"attention: heads={a['heads']} must divide the model width "
                           f"{ins[0][1]}", "RG404")
@@ -281,7 +280,7 @@ def _upsample_shape(ins: list[Shape], a: Args) -> Shape:
                       + ", ".join(allowed), "RG405")
     sizes = [s * a["scale"] for s in x[1:]]
     if not all(math.isfinite(v) for v in sizes):
-        raise OpError(f"upsample scale={a['scale']:g} makes {_fmt(x)} too large", "RG407")
+        raise OpError(f"upsample scale={a['scale']:g} makes {shape_text(x)} too large", "RG407")
     return (x[0], *(int(math.floor(v)) for v in sizes))
 
 
@@ -299,7 +298,7 @@ def _softmax_shape(ins: list[Shape], a: Args) -> Shape:
 def _add_shape(ins: list[Shape], a: Args) -> Shape:
     for s in ins[1:]:
         if s != ins[0]:
-            raise OpError(f"cannot add {_fmt(ins[0])} and {_fmt(s)}", "RG410")
+            raise OpError(f"cannot add {shape_text(ins[0])} and {shape_text(s)}", "RG410")
     return ins[0]
 
 
@@ -307,14 +306,14 @@ def _concat_shape(ins: list[Shape], a: Args) -> Shape:
     first = ins[0]
     for s in ins[1:]:
         if len(s) != len(first) or s[1:] != first[1:]:
-            raise OpError(f"cannot concatenate {_fmt(first)} and {_fmt(s)} on channels: "
-                          "all but the channel dimension must match", "RG411")
+            raise OpError(f"cannot concatenate {shape_text(first)} and {shape_text(s)} on "
+                          "channels: all but the channel dimension must match", "RG411")
     return (sum(s[0] for s in ins), *first[1:])
 
 
 def _gate_shape(ins: list[Shape], a: Args) -> Shape:
     if len(ins[0]) not in (1, 2, 3, 4):
-        raise OpError(f"a highway gate needs a vector or a feature map, got {_fmt(ins[0])}",
+        raise OpError(f"a highway gate needs a vector or a feature map, got {shape_text(ins[0])}",
                       "RG402")
     return ins[0]
 
