@@ -27,7 +27,7 @@ from resgraph.elaborate.graphops import reaches, shortcut_stride
 from resgraph.elaborate.naming import Naming
 from resgraph.errors import ResgraphError, Span, did_you_mean
 from resgraph.ir import ScopeKind
-from resgraph.kinds import CONNECTIONS
+from resgraph.kinds import CONNECTIONS, is_signal
 from resgraph.util import shape_text
 
 if TYPE_CHECKING:
@@ -263,41 +263,28 @@ def _endpoint(name: str, span: Span, fr: Frame) -> int:
 
 
 def _insert_merge(el: Elaborator, b: int, a: int, e: ast.Edge, args: Args, nm: Naming) -> int:
+    """Build the merge of ``a`` with ``b``'s input, and make the readers of that input read
+    the merge. ``b`` is an op (its one signal input is the main flow), or a labelled block
+    instance or group (``d2: cbr(16)``), whose own input is the main flow: every node
+    inside it that read that input reads the merge instead."""
+    g = el.graph
     if b in el.instance_in:
-        return _merge_at_instance(el, b, a, e, args, nm)
-    g = el.graph
-    preds = [p for p in g.predecessors(b) if g.edges[p, b]["kind"] != "control"]
-    if len(preds) != 1:
-        raise ResgraphError("RG213", f"cannot merge in front of '{e.dst}': it already has "
-                            f"{len(preds)} inputs; label a node after it instead", e.span)
-    p = preds[0]
-    if p == a:
+        main, sid = el.instance_in[b]
+        readers = [c for c in g.successors(main) if sid in g.nodes[c]["scope"]]
+    else:
+        preds = [p for p in g.predecessors(b) if is_signal(g.edges[p, b]["kind"])]
+        if len(preds) != 1:
+            raise ResgraphError("RG213", f"cannot merge in front of '{e.dst}': it already has "
+                                f"{len(preds)} inputs; label a node after it instead", e.span)
+        main, readers = preds[0], [b]
+    if main == a:
         raise ResgraphError("RG213", f"'{e.src}' already feeds '{e.dst}' directly", e.span)
     merger = MERGES[e.kind]
-    s = merger.feed(el, a, g.nodes[p]["shape"], args, e.span, nm)
-    m = merger.build(el, p, s, args, e.span, nm)
-    attrs = g.edges[p, b]
-    g.remove_edge(p, b)
-    g.add_edge(m, b, **attrs)
-    el.merge_in[b] = m
-    return m
-
-
-def _merge_at_instance(el: Elaborator, b: int, a: int, e: ast.Edge, args: Args,
-                       nm: Naming) -> int:
-    """An edge into a labelled block instance or group (``d2: cbr(16)``) merges at the
-    instance's input: every node inside it that read that input now reads the merge."""
-    g = el.graph
-    x, sid = el.instance_in[b]
-    if x == a:
-        raise ResgraphError("RG213", f"'{e.src}' already feeds '{e.dst}' directly", e.span)
-    readers = [c for c in g.successors(x) if sid in g.nodes[c]["scope"]]
-    merger = MERGES[e.kind]
-    s = merger.feed(el, a, g.nodes[x]["shape"], args, e.span, nm)
-    m = merger.build(el, x, s, args, e.span, nm)
+    s = merger.feed(el, a, g.nodes[main]["shape"], args, e.span, nm)
+    m = merger.build(el, main, s, args, e.span, nm)
     for c in readers:
-        attrs = g.edges[x, c]
-        g.remove_edge(x, c)
+        attrs = g.edges[main, c]
+        g.remove_edge(main, c)
         g.add_edge(m, c, **attrs)
     el.merge_in[b] = m
     return m

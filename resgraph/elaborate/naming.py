@@ -47,8 +47,6 @@ def check_label(name: str, span: Span) -> None:
     ...     print(err.code, err.line, err.column)
     RG220 2 5
     """
-    if name == "in":
-        raise ResgraphError("RG204", "'in' is reserved for the block input", span)
     if name in RESERVED_LABELS:
         raise ResgraphError("RG220", f"'{name}' cannot be a label: it names a module, and "
                             "it is a Python keyword or an nn.Module attribute; choose "
