@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import os
+import tempfile
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 
@@ -74,3 +76,32 @@ def no_gc() -> Iterator[None]:
     finally:
         if enabled:
             gc.enable()
+
+
+def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
+    """Write ``data`` to ``path`` so that readers see the old file or the whole new one.
+
+    The bytes go to a temporary file in the same folder, are flushed to disk, then renamed
+    over ``path``. A failure (a full disk, a signal) leaves the old file as it was and no
+    temporary file behind. A symbolic link at ``path`` is replaced, never followed.
+
+    >>> import tempfile, pathlib
+    >>> folder = pathlib.Path(tempfile.mkdtemp())
+    >>> atomic_write(folder / "a.txt", "hello")
+    >>> (folder / "a.txt").read_text(), sorted(p.name for p in folder.iterdir())
+    ('hello', ['a.txt'])
+    """
+    target = os.fspath(path)
+    folder = os.path.dirname(os.path.abspath(target))
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(raw)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
