@@ -97,6 +97,7 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=folder, prefix=".", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
+            os.fchmod(out.fileno(), 0o666 & ~_umask())  # as open() would, not mkstemp's 0600
             out.write(raw)
             out.flush()
             os.fsync(out.fileno())
@@ -105,3 +106,9 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
