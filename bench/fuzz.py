@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
+import os
 import random
 import re
 import shutil
@@ -40,6 +41,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 import resgraph  # noqa: E402
+from bench.fuzz_generators import GENERATORS, SECRET  # noqa: E402
 from resgraph import Limits, ResgraphError  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
@@ -237,8 +239,10 @@ def _check_error(exc: ResgraphError, files: set[str]) -> str:
     text = str(exc)
     if not re.fullmatch(r"RG\d{3}", exc.code):
         return "bad error code"
+    if SECRET in text:
+        return "error message leaks bytes of a file that is not a resgraph source"
     span = exc.span
-    if span is not None and span.file in files:
+    if span is not None and span.file in files and Path(span.file).is_file():
         lines = Path(span.file).read_text(encoding="utf-8", errors="replace").split("\n")
         if not (1 <= span.line <= len(lines) and span.column >= 1):
             return "error placed outside the file"
@@ -262,7 +266,7 @@ def run_pipeline(path: Path, stages: Sequence[str], workdir: Path,
                 times[stage] = time.perf_counter() - t
         kind, crash, trace = "ok", "", ""
     except ResgraphError as exc:
-        files = {str(p) for p in path.parent.glob("*.rg")}
+        files = {str(p) for p in path.parent.glob("*.rg") if p.is_file()}
         problem = _check_error(exc, files)
         kind = exc.code if not problem else "crash"
         crash = f"{stage}: {exc.code} {problem}" if problem else ""
@@ -383,13 +387,16 @@ class Report:
     times: list[float] = field(default_factory=list)
     slow: list[tuple[float, str, str]] = field(default_factory=list)
     unlocated: Counter = field(default_factory=Counter)
+    sources: Counter = field(default_factory=Counter)
 
 
 def fuzz(n: int, seed: int, minimise_budget: float, hang_after: float,
          log: Callable[[str], None], limits: Limits | None = None,
-         stages: Sequence[str] | None = None) -> Report:
-    """Run ``n`` mutants round-robin over the example files, loading them under ``limits``."""
+         stages: Sequence[str] | None = None, generated: float = 0.25) -> Report:
+    """Run ``n`` inputs under ``limits``: mutants round-robin over the example files, and a
+    share ``generated`` of inputs from :data:`fuzz_generators.GENERATORS` in turn."""
     rng = random.Random(seed)
+    os.environ[SECRET] = SECRET  # now in /proc/self/environ: no error may ever show it
     stages = available_stages() if stages is None else list(stages)
     report = Report()
     with tempfile.TemporaryDirectory(prefix="resgraph-fuzz-") as tmp:
@@ -403,7 +410,21 @@ def fuzz(n: int, seed: int, minimise_budget: float, hang_after: float,
             if out.kind != "ok":
                 log(f"  note: unmutated {name} gives {out.kind} {out.crash}")
         start = time.monotonic()
+        kinds = sorted(GENERATORS)
         for i in range(n):
+            if rng.random() < generated:
+                kind = kinds[i % len(kinds)]
+                folder = Path(tmp) / "generated" / str(i)
+                folder.mkdir(parents=True)
+                main, what = GENERATORS[kind](rng, folder)
+                out = run_pipeline(main, stages, folder, hang_after, limits)
+                _record(report, out, f"#{i} {what}", main.read_text(encoding="utf-8"), kind)
+                if out.kind == "crash":
+                    log(f"  crash #{i} ({kind}): {out.crash}: {what}")
+                    report.crashes.setdefault(out.crash, []).append(
+                        (f"#{i} {what}", main.read_text(encoding="utf-8"), out.trace, kind))
+                shutil.rmtree(folder, ignore_errors=True)
+                continue
             name = names[i % len(names)]
             mutant, changes = mutate(originals[name], rng)
             target = work / name
@@ -411,18 +432,8 @@ def fuzz(n: int, seed: int, minimise_budget: float, hang_after: float,
             out = run_pipeline(entries[name], stages, Path(tmp), hang_after, limits)
             if out.seconds > 0.5 or out.kind == "crash":
                 gc.collect()  # so that the next input's time does not include this garbage
-            report.inputs += 1
-            report.times.append(out.seconds)
-            report.outcomes["ok" if out.kind == "ok" else
-                            "crash" if out.kind == "crash" else "ResgraphError"] += 1
-            if out.kind not in ("ok", "crash"):
-                report.outcomes[out.kind] += 1
-                if not out.located:
-                    report.unlocated[out.kind] += 1
             desc = f"{name} #{i}: " + "; ".join(changes)
-            if out.seconds > report.slowest[0]:
-                report.slowest = (out.seconds, desc, mutant, out.stages, out.kind)
-            report.slow = sorted([*report.slow, (out.seconds, desc, out.kind)])[-5:]
+            _record(report, out, desc, mutant, name)
             if out.kind == "crash":
                 seen = report.crashes.setdefault(out.crash, [])
                 if not seen:
@@ -439,6 +450,22 @@ def fuzz(n: int, seed: int, minimise_budget: float, hang_after: float,
     return report
 
 
+def _record(report: Report, out: Outcome, desc: str, text: str, source: str) -> None:
+    """Count one input's outcome and time in the report (``source``: example or generator)."""
+    report.inputs += 1
+    report.times.append(out.seconds)
+    report.sources[source] += 1
+    report.outcomes["ok" if out.kind == "ok" else
+                    "crash" if out.kind == "crash" else "ResgraphError"] += 1
+    if out.kind not in ("ok", "crash"):
+        report.outcomes[out.kind] += 1
+        if not out.located:
+            report.unlocated[out.kind] += 1
+    if out.seconds > report.slowest[0]:
+        report.slowest = (out.seconds, desc, text, out.stages, out.kind)
+    report.slow = sorted([*report.slow, (out.seconds, desc, out.kind)])[-5:]
+
+
 def format_report(report: Report, seed: int, stages: Sequence[str], wall: float,
                   slow: float, limits: Limits) -> str:
     """The human-readable summary printed at the end."""
@@ -446,6 +473,8 @@ def format_report(report: Report, seed: int, stages: Sequence[str], wall: float,
              + " -> ".join(stages or ["(load only)"])
              + f"; limits: max_nodes {limits.max_nodes:,}, max_repeat {limits.max_repeat:,}"]
     codes = sorted((k, v) for k, v in report.outcomes.items() if k.startswith("RG"))
+    lines.append("inputs by source: " + ", ".join(f"{k} {v}" for k, v in
+                                                  sorted(report.sources.items())))
     lines.append(f"outcomes: ok {report.outcomes['ok']}, ResgraphError "
                  f"{report.outcomes['ResgraphError']}, crash {report.outcomes['crash']}")
     lines.append("error codes: " + ", ".join(f"{k} {v}" for k, v in codes))
@@ -481,6 +510,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--hang", type=float, default=30.0, help="seconds before an input is a hang")
     p.add_argument("--minimise-budget", type=float, default=60.0,
                    help="seconds spent minimising each distinct crash")
+    p.add_argument("--generated", type=float, default=0.25,
+                   help="share of inputs made by the generators (names, values, paths, use "
+                   "graphs) instead of by mutating an example (default 0.25)")
     p.add_argument("--save-slowest", metavar="FILE", help="write the slowest input here")
     p.add_argument("--max-nodes", type=int, default=FUZZ_MAX_NODES,
                    help=f"node limit for the mutants (default {FUZZ_MAX_NODES:,}; the tool's own "
@@ -500,7 +532,7 @@ def main(argv: Sequence[str] | None = None) -> int:
           + " ".join(stages), flush=True)
     t = time.monotonic()
     report = fuzz(args.n, args.seed, args.minimise_budget, args.hang,
-                  lambda s: print(s, flush=True), limits, stages)
+                  lambda s: print(s, flush=True), limits, stages, args.generated)
     print(format_report(report, args.seed, stages, time.monotonic() - t, args.slow, limits))
     if args.save_slowest:
         Path(args.save_slowest).write_text(report.slowest[2], encoding="utf-8")
