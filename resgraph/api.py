@@ -7,30 +7,59 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
+from collections.abc import Iterable
 from typing import Any
 
 from resgraph.elaborate import elaborate
 from resgraph.errors import ResgraphError, Span, did_you_mean
 from resgraph.ir import Architecture
-from resgraph.program import Limits, Program, load_program, read_file
+from resgraph.program import Limits, Program, check_limits, load_program, read_file
 from resgraph.util import no_gc
+
+UsePath = str | os.PathLike[str] | Iterable[str | os.PathLike[str]]
+"""One folder, or several, that ``use`` may read from besides the top file's folder."""
 
 
 def load(path: str, network: str | None = None, *, limits: Limits | None = None,
-         **params: Any) -> Architecture:
-    """Load ``path`` and elaborate one network; ``params`` override network parameters."""
-    limits = limits or Limits()
+         use_path: UsePath | None = None, **params: Any) -> Architecture:
+    """Load ``path`` and elaborate one network; ``params`` override network parameters.
+
+    ``use`` statements may read ``.rg`` files under the folder of ``path``, and under the
+    folders of ``use_path`` (added to ``limits.use_path``); anything else is refused.
+    """
+    limits = _with_use_path(limits, use_path)
+    check_limits(limits)
     text = read_file(path, limits)
     with no_gc():
         return build(load_program(text, path, limits), network, params, limits)
 
 
 def loads(text: str, network: str | None = None, *, file: str = "<string>",
-          limits: Limits | None = None, **params: Any) -> Architecture:
-    """Like :func:`load`, from a string (``use`` paths are relative to the current directory)."""
-    limits = limits or Limits()
+          limits: Limits | None = None, use_path: UsePath | None = None,
+          **params: Any) -> Architecture:
+    """Like :func:`load`, from a string named ``file``: ``use`` paths are relative to the
+    folder of ``file``, which is the current directory for the default ``<string>``, and
+    confined to that folder and ``use_path``."""
+    limits = _with_use_path(limits, use_path)
     with no_gc():
         return build(load_program(text, file, limits), network, params, limits)
+
+
+def _with_use_path(limits: Limits | None, use_path: UsePath | None) -> Limits:
+    """``limits`` (or the defaults) with the folders of ``use_path`` added.
+
+    >>> _with_use_path(Limits(use_path=["a"]), "b").use_path
+    ('a', 'b')
+    """
+    limits = limits or Limits()
+    if use_path is None:
+        return limits
+    extra = Limits(use_path=use_path).use_path  # type: ignore[arg-type]  # normalised there
+    if not isinstance(extra, tuple):
+        return dataclasses.replace(limits, use_path=extra)  # check_limits says what is wrong
+    return dataclasses.replace(limits, use_path=(*limits.use_path, *extra))
 
 
 def pick_network(prog: Program, network: str | None) -> str:

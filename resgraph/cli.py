@@ -36,6 +36,9 @@ def _common(p: argparse.ArgumentParser) -> None:
                  "max_int_bits"):
         g.add_argument("--" + name.replace("_", "-"), type=int, default=getattr(defaults, name),
                        metavar="N", help=f"(default {getattr(defaults, name):,})")
+    g.add_argument("--use-path", dest="use_path", metavar="DIR", action="append", default=[],
+                   help="a further folder that 'use' may read .rg files from (repeatable); "
+                   "the folder of FILE is always allowed")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,8 +13,13 @@ Codes are stable and documented in ``docs/errors.md``.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f-\x9f]")
+"""Characters that a resgraph source never holds: C0 controls but tab, newline, carriage
+return and form feed, DEL and the C1 controls. A text holding one is never quoted."""
 
 
 @dataclass(frozen=True)
@@ -110,16 +115,24 @@ class SourceFile(str):
     """A file name that carries its source text, so that every span made with it can quote
     its own lines (two ``loads()`` of different texts, both named ``<string>``, never mix).
 
+    ``quotable`` is false when the text holds a control character (a NUL, an escape
+    sequence): no line of such a text is ever printed, since it is not a resgraph source
+    and could be anything (``/proc/self/environ`` is NUL-separated).
+
     >>> f = SourceFile("<string>", "network n() {}")
-    >>> f == "<string>", f.text
-    (True, 'network n() {}')
+    >>> f == "<string>", f.text, f.quotable
+    (True, 'network n() {}', True)
+    >>> SourceFile("env.rg", "KEY=secret\\x00").quotable
+    False
     """
 
     text: str
+    quotable: bool
 
     def __new__(cls, name: str, text: str) -> SourceFile:
         obj = super().__new__(cls, name)
         obj.text = text
+        obj.quotable = CONTROL_CHARACTERS.search(text) is None
         return obj
 
     def __reduce__(self) -> tuple[type[SourceFile], tuple[str, str]]:
@@ -127,13 +140,20 @@ class SourceFile(str):
 
 
 def _source_line(span: Span, source: str | None) -> str | None:
+    """The line to quote under an error, or None: a span's file quotes only its own text,
+    and never a text (or a line) that holds a control character."""
+    if source is None and not getattr(span.file, "quotable", True):
+        return None
     text = source if source is not None else getattr(span.file, "text", None)
     if text is None:
         return None
     lines = text.splitlines()
     if not 1 <= span.line <= len(lines):
         return None
-    return lines[span.line - 1].expandtabs(1)
+    line = lines[span.line - 1]
+    if CONTROL_CHARACTERS.search(line):
+        return None
+    return line.expandtabs(1)
 
 
 def did_you_mean(word: str, choices: Iterable[str]) -> str:

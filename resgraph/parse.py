@@ -24,7 +24,7 @@ from lark.exceptions import (
 from lark.visitors import Transformer_NonRecursive
 
 from resgraph import ast
-from resgraph.errors import ResgraphError, SourceFile, Span
+from resgraph.errors import CONTROL_CHARACTERS, ResgraphError, SourceFile, Span
 from resgraph.kinds import CONNECTIONS
 
 MAX_FILE_BYTES = 1_000_000
@@ -54,6 +54,7 @@ def parse(text: str, file: str = "<string>", *, max_bytes: int = MAX_FILE_BYTES,
             "RG001", f"file is {len(text):,} bytes, over the limit of {max_bytes:,} "
             "(raise it with --max-file-bytes or limits=Limits(max_file_bytes=...))",
             Span(file, 1, 1, 1, 2))
+    _check_plain_text(text, file)
     _check_nesting(text, file, max_nesting)
     try:
         tree = _parser().parse(text)
@@ -93,6 +94,29 @@ def _bracket_depths(text: str) -> Iterator[tuple[int, int, int]]:
             yield depth, line, m.start() - line_start + 1
         elif c in ")]}":
             depth = max(depth - 1, 0)
+
+
+def _check_plain_text(text: str, file: str) -> None:
+    """Refuse a control character anywhere, comments and strings included (RG002).
+
+    Such a text is not a resgraph source (a binary file, ``/proc/self/environ``, terminal
+    escape sequences): the error says where the character is, but quotes no line of it.
+
+    >>> try:  # a terminal escape sequence in a comment
+    ...     parse("let a = 1\\n# \\x1b[2J", "t.rg")
+    ... except ResgraphError as err:
+    ...     print(err.code, (err.line, err.column), len(str(err).splitlines()), "line")
+    RG002 (2, 3) 1 line
+    """
+    found = CONTROL_CHARACTERS.search(text)
+    if found is None:
+        return
+    pos = found.start()
+    line = text.count("\n", 0, pos) + 1
+    col = pos - (text.rfind("\n", 0, pos) + 1) + 1
+    raise ResgraphError("RG002", f"control character U+{ord(found.group()):04X}; a resgraph file "
+                        "is plain text (no control characters, not even in comments and "
+                        "strings)", Span(file, line, col, line, col + 1))
 
 
 def _check_nesting(text: str, file: str, limit: int) -> None:

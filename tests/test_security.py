@@ -3,6 +3,11 @@ wrong model. Each test names the item of the issue it covers."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 import resgraph
@@ -44,3 +49,222 @@ def test_item_12_an_output_named_twice_is_refused() -> None:
     err = _error("network n() {\n  input x[4]\n  a = x -> linear(2)\n  output a, a\n}")
     assert (err.code, err.line, err.column) == ("RG207", 4, 13)
     assert "named twice" in err.message
+
+
+# ---- use is confined; errors never leak bytes of other files (issue 11 items 1, 7)
+
+from resgraph.cli import main  # noqa: E402
+from resgraph.program import Limits  # noqa: E402
+
+_USE_ROOT = Path(__file__).resolve().parent.parent
+_USE_SECRET = "hunter2-s3cr3t-t0k3n"
+_USE_NET = "network n() {\n  input x[8]\n  x -> b\n}\n"
+"""A network that needs the block ``b`` from a used file."""
+
+
+def _use_error(path: Path, **kw: object) -> ResgraphError:
+    with pytest.raises(ResgraphError) as info:
+        resgraph.load(str(path), **kw)  # type: ignore[arg-type]
+    return info.value
+
+
+def _use_check(args: list[str], cwd: Path, env: dict[str, str] | None = None,
+               timeout: float = 20) -> subprocess.CompletedProcess[str]:
+    """``python -m resgraph ARGS`` in a fresh process; a hang fails the test at ``timeout``."""
+    base = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(_USE_ROOT)}
+    return subprocess.run([sys.executable, "-m", "resgraph", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=timeout, env={**(env or {}), **base})
+
+
+@pytest.mark.parametrize("target", ["/proc/self/environ", "/etc/passwd", "/etc/shadow"])
+def test_item_1_use_of_a_system_file_is_refused_before_reading(tmp_path: Path,
+                                                               target: str) -> None:
+    """The error is at the string, names the rule, and quotes only the ``use`` line."""
+    main_file = tmp_path / "main.rg"
+    main_file.write_text(f'use "{target}"\n' + _USE_NET)
+    err = _use_error(main_file)
+    assert (err.code, err.line, err.column) == ("RG009", 1, 5)
+    assert str(err).splitlines()[1:] == [f'    use "{target}"', "    " + "    ^" + "~" * (
+        len(target) + 1)]
+
+
+def test_item_1_environment_secrets_never_reach_stderr(tmp_path: Path) -> None:
+    """``resgraph check`` in a process whose environment holds a secret: neither a direct
+    ``use`` of ``/proc/self/environ``, nor a ``.rg`` link to it, nor a ``.rg`` link to a
+    file outside the folder shows it."""
+    (tmp_path / "env.rg").symlink_to("/proc/self/environ")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.rg"
+    outside.write_text(f"let = {_USE_SECRET}\n")
+    (tmp_path / "up.rg").symlink_to(outside)
+    env = {"RESGRAPH_TEST_SECRET": _USE_SECRET}
+    for used, code in (("/proc/self/environ", "RG009"), ("env.rg", "RG009"),
+                       ("up.rg", "RG008")):
+        (tmp_path / "main.rg").write_text(f'use "{used}"\n' + _USE_NET)
+        proc = _use_check(["check", "main.rg"], tmp_path, env)
+        assert proc.returncode == 1, proc.stderr
+        assert _USE_SECRET not in proc.stderr + proc.stdout, used
+        assert f"main.rg:1:5: error[{code}]" in proc.stderr, proc.stderr
+
+
+def test_item_1_a_rg_file_with_control_bytes_or_bad_utf8_quotes_no_line(tmp_path: Path) -> None:
+    """A ``.rg`` file that is not text gives an error that quotes no line of it and shows
+    none of its bytes, used or loaded directly; the ``use`` line itself is still quoted."""
+    bad = {
+        "nul.rg": b"block b() { relu }\nlet a = 1 \x00" + _USE_SECRET.encode() + b"\n",
+        "escape.rg": b"# \x1b]0;" + _USE_SECRET.encode() + b"\x07\nblock b() { relu }\n",
+        "latin1.rg": b"block b() { relu }\n# caf\xe9 " + _USE_SECRET.encode() + b"\n",
+    }
+    for name, data in bad.items():
+        (tmp_path / name).write_bytes(data)
+        err = _use_error(tmp_path / name)
+        assert err.code in ("RG002", "RG006"), name
+        assert len(str(err).splitlines()) == 1, str(err)
+        assert _USE_SECRET not in str(err) and "\x00" not in str(err) and "\x1b" not in str(err)
+        (tmp_path / "main.rg").write_text(f'use "{name}"\n' + _USE_NET)
+        err = _use_error(tmp_path / "main.rg")
+        assert _USE_SECRET not in str(err) and "\x00" not in str(err) and "\x1b" not in str(err)
+        assert all(line.startswith(("    use", "    ^")) for line in str(err).splitlines()[1:])
+    err = _use_error(tmp_path / "nul.rg")
+    assert (err.code, err.line, err.column) == ("RG002", 2, 11)
+    assert "U+0000" in err.message
+    err = _use_error(tmp_path / "latin1.rg")
+    assert err.code == "RG006" and "not UTF-8 text" in err.message
+
+
+def test_item_1_use_outside_the_folder_needs_use_path(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A file outside the top file's folder is refused at the string with a hint; a
+    ``--use-path`` folder (Python: ``use_path=``, or ``Limits(use_path=...)``) allows it."""
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "shared").mkdir()
+    (tmp_path / "shared" / "lib.rg").write_text("block b() { linear(3) }\n")
+    top = tmp_path / "proj" / "main.rg"
+    top.write_text('use "../shared/lib.rg"\n' + _USE_NET)
+    err = _use_error(top)
+    assert (err.code, err.line, err.column) == ("RG008", 1, 5)
+    assert "--use-path" in err.message
+    assert main(["check", str(top)]) == 1
+    assert "error[RG008]" in capsys.readouterr().err
+    assert main(["check", str(top), "--use-path", str(tmp_path / "shared")]) == 0
+    assert "ok: network n" in capsys.readouterr().out
+    for command in ("check", "analyze", "render", "compile", "train"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert "--use-path DIR" in capsys.readouterr().out, command
+    shared = str(tmp_path / "shared")
+    assert resgraph.load(str(top), use_path=[shared]).outputs == {"output": (3,)}
+    assert resgraph.load(str(top), use_path=Path(shared)).outputs == {"output": (3,)}
+    limits = Limits(use_path=(shared,))
+    assert resgraph.load(str(top), limits=limits).outputs == {"output": (3,)}
+    err = _use_error(top, use_path=[str(tmp_path / "missing")])
+    assert err.code == "RG010" and "missing" in err.message
+    monkeypatch.chdir(tmp_path / "proj")  # loads(): the root is the current folder
+    with pytest.raises(ResgraphError) as info:
+        resgraph.loads('use "../shared/lib.rg"\n' + _USE_NET)
+    assert info.value.code == "RG008"
+    assert resgraph.loads('use "../shared/lib.rg"\n' + _USE_NET,
+                          use_path=[shared]).outputs == {"output": (3,)}
+
+
+def test_item_7_use_resolves_from_the_real_folder_of_the_including_file(tmp_path: Path) -> None:
+    """Relative to the including file, however deep; for a file reached through a link,
+    relative to the folder of the real file (so each real file means one thing)."""
+    (tmp_path / "lib" / "sub").mkdir(parents=True)
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "lib" / "a.rg").write_text('use "sub/b.rg"\n')
+    (tmp_path / "lib" / "sub" / "b.rg").write_text('use "../c.rg"\n')
+    (tmp_path / "lib" / "c.rg").write_text("block b() { linear(5) }\n")
+    (tmp_path / "sub" / "b.rg").write_text("block b() { linear(99) }\n")  # a decoy
+    (tmp_path / "c.rg").write_text("block b() { linear(98) }\n")  # a decoy
+    top = tmp_path / "main.rg"
+    top.write_text('use "lib/a.rg"\n' + _USE_NET)
+    assert resgraph.load(str(top)).outputs == {"output": (5,)}
+    (tmp_path / "a.rg").symlink_to(tmp_path / "lib" / "a.rg")
+    top.write_text('use "a.rg"\n' + _USE_NET)
+    assert resgraph.load(str(top)).outputs == {"output": (5,)}
+
+
+def _use_link_web(folder: Path, files: int = 10, links: int = 4) -> Path:
+    """``files`` four-line files, each using the next through ``links`` links to ``.``
+    (lets only, as in the issue): 4**9 paths reach the last file, one real file."""
+    for k in range(links):
+        (folder / f"l{k}").symlink_to(".")
+    for i in range(files - 1):
+        (folder / f"f{i}.rg").write_text(
+            "".join(f'use "l{k}/f{i + 1}.rg"\n' for k in range(links)))
+    (folder / f"f{files - 1}.rg").write_text("let w = 4\nlet h = w * 2\nlet d = 3\n"
+                                             "let p = [w, h, d]\n")
+    top = folder / "main.rg"
+    top.write_text('use "f0.rg"\nnetwork n() {\n  input x[h]\n  x -> linear(w)\n}\n')
+    return top
+
+
+def test_item_7_each_real_file_is_parsed_once(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """However many linked paths reach a file (diamonds included), it is parsed once."""
+    import resgraph.program as program
+
+    parsed: list[str] = []
+    real_parse = program.parse
+
+    def counting_parse(text: str, file: str = "<string>", **kw: int) -> object:
+        parsed.append(file)
+        assert len(parsed) <= 50, "a file is parsed again for each path that reaches it"
+        return real_parse(text, file, **kw)
+
+    monkeypatch.setattr(program, "parse", counting_parse)
+    top = _use_link_web(tmp_path)
+    assert resgraph.load(str(top)).outputs == {"output": (4,)}
+    assert len(parsed) == 11  # main.rg and f0.rg .. f9.rg
+    assert len({os.path.realpath(p) for p in parsed}) == 11
+
+
+def test_item_7_a_web_of_links_checks_within_a_bound(tmp_path: Path) -> None:
+    """The issue's shape (10 four-line files, 4 links to ``.``) in a fresh process; 20 s is
+    a guard against re-reading per path (4**9 reads), not a speed target."""
+    _use_link_web(tmp_path)
+    proc = _use_check(["check", "main.rg"], tmp_path)
+    assert proc.returncode == 0 and "ok: network n" in proc.stdout, proc.stderr
+
+
+_USE_RACE = """
+import os, sys
+import resgraph
+real = {"stat": os.stat, "lstat": os.lstat}
+swapped = []
+
+def racing(kind):
+    def look(path, *args, **kw):
+        result = real[kind](path, *args, **kw)
+        if str(path).endswith("x.rg") and not swapped:  # checked: now it becomes a FIFO
+            swapped.append(kind)
+            os.unlink(path)
+            os.mkfifo(path)
+        return result
+    return look
+
+os.stat, os.lstat = racing("stat"), racing("lstat")
+try:
+    resgraph.load("main.rg")
+except resgraph.ResgraphError as err:
+    print(err.code, err.message)
+"""
+
+
+def test_item_7_a_file_that_becomes_a_fifo_after_the_check_never_blocks(
+        tmp_path: Path) -> None:
+    """``x.rg`` is a regular file when first looked at and a FIFO (with no writer) when
+    opened: the open must not block, and the open file is refused as not regular."""
+    (tmp_path / "x.rg").write_text("block b() { relu }\n")
+    (tmp_path / "main.rg").write_text('use "x.rg"\n' + _USE_NET)
+    env = {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(_USE_ROOT)}
+    proc = subprocess.run([sys.executable, "-c", _USE_RACE], cwd=tmp_path, text=True, env=env,
+                          capture_output=True, timeout=20)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.startswith("RG006 ") and "not a regular file" in proc.stdout
+    os.unlink(tmp_path / "x.rg")
+    os.mkfifo(tmp_path / "x.rg")
+    proc = subprocess.run([sys.executable, "-c", _USE_RACE], cwd=tmp_path, text=True, env=env,
+                          capture_output=True, timeout=20)
+    assert "RG006" in proc.stdout and "not a regular file" in proc.stdout
