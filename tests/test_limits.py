@@ -9,6 +9,7 @@ back within two seconds. Deep nesting and huge lines must give errors, not crash
 from __future__ import annotations
 
 import importlib.util
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -263,8 +264,13 @@ def test_default_file_size_limit(tmp_path: Path) -> None:
 
 
 def test_devices_are_not_read(tmp_path: Path) -> None:
-    """``use "/dev/zero"`` would never end: only regular files are read."""
+    """``use "/dev/zero"`` would never end: it is refused by name (not a ``.rg`` file in the
+    allowed folders), and a FIFO named like a source is refused as not a regular file."""
     text = 'use "/dev/zero"\nnetwork n() { input x[8] }\n'
+    err = fails(lambda: resgraph.loads(text, file=str(tmp_path / "z.rg")))
+    assert where(err) == ("RG009", 1, 5)
+    os.mkfifo(tmp_path / "fifo.rg")
+    text = 'use "fifo.rg"\nnetwork n() { input x[8] }\n'
     err = fails(lambda: resgraph.loads(text, file=str(tmp_path / "z.rg")))
     assert where(err) == ("RG006", 1, 1) and "not a regular file" in err.message
 
@@ -283,7 +289,7 @@ def test_one_megabyte_single_line() -> None:
                 seconds=30)
     assert where(err)[:2] == ("RG503", 1)
     assert len(resgraph.loads(chain, limits=big).graph) == 125_001
-    string = 'use "' + "a" * 1_000_000 + '"\nnetwork n() { input x[8] }'
+    string = 'use "' + "a" * 1_000_000 + '.rg"\nnetwork n() { input x[8] }'
     err = fails(lambda: resgraph.loads(string, file="s.rg", limits=big))
     assert where(err) == ("RG006", 1, 1)
     comment = "network n() { input x[8] } #" + "x" * 1_000_000
