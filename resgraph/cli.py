@@ -78,6 +78,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("compile", help="write a standalone PyTorch package (GraphModule)")
     _common(p)
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="output folder")
+    p.add_argument("--force", action="store_true",
+                   help="write into DIR even if it is a symbolic link, or a non-empty folder "
+                   "that is not a package resgraph wrote")
 
     p = sub.add_parser("train", help="train on a built-in data set (digits)")
     _common(p)
@@ -174,7 +177,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "compile":
             from resgraph.lower import compile_package
 
-            compile_package(arch, args.output, source=os.path.basename(args.file))
+            compile_package(arch, args.output, source=os.path.basename(args.file),
+                            force=args.force)
             return 0
         if args.command == "train":
             from resgraph.lower.train import train

@@ -25,14 +25,16 @@ path lengths in weighted layers: 3 distinct, mean 1.00
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import math
+import os
 import sys
 from collections.abc import Iterator
 
 from resgraph.analyze import Analysis, Connection
 from resgraph.errors import ResgraphError
-from resgraph.util import exact_count, sci
+from resgraph.util import atomic_write, exact_count, sci
 
 
 def print_report(rep: Analysis, *, as_json: bool = False, blocks: bool = False,
@@ -264,7 +266,9 @@ def histogram(table: dict[int, int], total: int, rows: int = 20, width: int = 40
 def plot(rep: Analysis, path: str, units: bool = False) -> None:
     """Draw the path-length distribution to ``path`` as a bar chart of the share of paths
     at each length (needs matplotlib, the ``plot`` extra: RG601 without it, RG602 when
-    ``path`` cannot be written). ``tests/test_analyze.py`` draws one."""
+    ``path`` cannot be written). The image is drawn in memory, then written with
+    :func:`resgraph.util.atomic_write`, so a failed write keeps the previous file whole.
+    ``tests/test_analyze.py`` draws one."""
     try:
         import matplotlib
 
@@ -286,9 +290,14 @@ def plot(rep: Analysis, path: str, units: bool = False) -> None:
                  f"paths, depth {rep.depth}, min depth {rep.min_depth}")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
+    # drawn in memory, then written atomically: a failed write (a full disk) leaves the
+    # previous plot whole, and a link at ``path`` is replaced, never followed
+    image = io.BytesIO()
     try:
-        fig.savefig(path)
+        fig.savefig(image, format=os.path.splitext(path)[1][1:].lower() or None)
+        atomic_write(path, image.getvalue())
     except (OSError, ValueError) as exc:
-        raise ResgraphError("RG602", f"cannot write the plot to '{path}': {exc}") from None
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ResgraphError("RG602", f"cannot write the plot to '{path}': {reason}") from None
     finally:
         plt.close(fig)

@@ -4,7 +4,8 @@ The only part of resgraph that imports torch (``check``, ``analyze`` and ``rende
 never do). Modules: :mod:`~resgraph.lower.build` (the fx graph builder,
 :func:`compile_arch`), :mod:`~resgraph.lower.torch_ops` (the lowering table, one function
 per op), :mod:`~resgraph.lower.device` (devices, dtypes, memory),
-:mod:`~resgraph.lower.package` (``resgraph compile -o DIR``) and
+:mod:`~resgraph.lower.package` (``resgraph compile -o DIR``: a package of source, safetensors
+weights and a ``resgraph.json`` config, written atomically) and
 :mod:`~resgraph.lower.train` (``resgraph train``, imported on its own).
 
 >>> import resgraph, torch
@@ -22,9 +23,17 @@ from resgraph.lower.device import (
     resolve_device,
     resolve_dtype,
 )
-from resgraph.lower.package import compile_package, package_class_name, write_package
+from resgraph.lower.package import (
+    compile_package,
+    is_package,
+    module_source,
+    package_class_name,
+    package_config,
+    write_package,
+)
 from resgraph.lower.torch_ops import LOWERINGS
 
 __all__ = ["LOWERINGS", "Step", "available_bytes", "check_memory", "compile_arch",
-           "compile_package", "estimate_bytes", "package_class_name", "resolve_device",
-           "resolve_dtype", "write_package"]
+           "compile_package", "estimate_bytes", "is_package", "module_source",
+           "package_class_name", "package_config", "resolve_device", "resolve_dtype",
+           "write_package"]
