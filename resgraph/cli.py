@@ -96,7 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_sets(items: Sequence[str]) -> dict[str, Any]:
-    """``["classes=10", "mode=fast"]`` → ``{"classes": 10, "mode": "fast"}``."""
+    """``["classes=10", "mode=fast"]`` → ``{"classes": 10, "mode": "fast"}``.
+
+    Each value is exactly one expression: text after it (``classes=10; use "x.rg"``) is
+    refused, never ignored.
+
+    >>> parse_sets(["classes=10", "widths=[16, 32]"])
+    {'classes': 10, 'widths': [16, 32]}
+    >>> try:
+    ...     parse_sets(['classes=10; use "/etc/passwd"'])
+    ... except ResgraphError as err:
+    ...     print(err.code, err.message)
+    RG218 bad --set value for 'classes': a value is one expression, but '; use "/etc/passwd"' \
+follows '10'
+    """
+    from resgraph import ast
     from resgraph.evaluate import Scope, evaluate
     from resgraph.parse import parse
 
@@ -107,10 +121,25 @@ def parse_sets(items: Sequence[str]) -> dict[str, Any]:
         if not eq or not key.isidentifier():
             raise ResgraphError("RG218", f"bad --set '{item}': expected NAME=VALUE, "
                                 "e.g. --set classes=10")
+        text = f"let _ = {value}"
         try:
-            expr = parse(f"let _ = {value}", f"--set {key}").items[0]
-            out[key] = evaluate(expr.value, Scope({}), word_ok=True)  # type: ignore[union-attr]
-        except (ResgraphError, IndexError, AttributeError):
+            stmts = parse(text, f"--set {key}").items
+        except ResgraphError:
+            stmts = []
+        if not stmts or not isinstance(stmts[0], ast.Let):
+            raise ResgraphError("RG218", f"bad --set value for '{key}': {value!r} is not a "
+                                "number, a word, true/false or a list")
+        end = stmts[0].value.span
+        at = sum(len(line) + 1 for line in text.split("\n")[:end.end_line - 1]) \
+            + end.end_column - 1
+        if len(stmts) > 1 or text[at:].strip():
+            rest, head = text[at:].strip(), text[len("let _ = "):at].strip()
+            rest = rest if len(rest) <= 40 else rest[:37] + "..."
+            raise ResgraphError("RG218", f"bad --set value for '{key}': a value is one "
+                                f"expression, but {rest!r} follows {head!r}")
+        try:
+            out[key] = evaluate(stmts[0].value, Scope({}), word_ok=True)
+        except ResgraphError:
             raise ResgraphError("RG218", f"bad --set value for '{key}': {value!r} is not a "
                                 "number, a word, true/false or a list") from None
     return out

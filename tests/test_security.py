@@ -342,6 +342,145 @@ def test_item_12_the_package_loads_its_weights_once(
     assert float(proc.stdout) < 1.4, f"peak memory {float(proc.stdout):.2f}x the weights"
 
 
+# ---- names, ASCII digits, train options, --set (issue 11 items 9, 10, 11, 12)
+# The hostile-names corpus (300+ names in every role, compiled and run) is tests/test_names.py.
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _cli(*argv: str) -> int:
+    from resgraph.cli import main
+
+    return main(list(argv))
+
+
+@pytest.mark.parametrize(("text", "at", "role"), [
+    ("network n() {\n  input x[4]\n  x -> __w: linear(2)\n}\n", (3, 8), "a label"),
+    ("network n() {\n  input x[4]\n  x -> self: linear(2)\n}\n", (3, 8), "a label"),
+    ("network n() {\n  input x[4]\n  x -> _forward_hooks: linear(2)\n}\n", (3, 8), "a label"),
+    ("network n() {\n  input x[4]\n  x -> __init__: linear(2)\n}\n", (3, 8), "a label"),
+    ("network n() {\n  input x[4]\n  x -> _modules: linear(2)\n}\n", (3, 8), "a label"),
+    ("network n() {\n  input x[4]\n  x -> share_memory: linear(2)\n}\n", (3, 8), "a label"),
+    ("network n() {\n  input x[4]\n  x -> _graph: linear(2)\n}\n", (3, 8), "a label"),
+    ("network n() {\n  input x[4]\n  h = x -> meta: (linear(2))\n}\n", (3, 12), "a label"),
+    ("network super() {\n  input x[4]\n  x -> linear(2)\n}\n", (1, 9), "a network name"),
+    ("network slice() {\n  input x[4]\n  x -> linear(2)\n}\n", (1, 9), "a network name"),
+    ("network setattr() {\n  input x[4]\n  x -> linear(2)\n}\n", (1, 9), "a network name"),
+    ("network n() {\n  input torch[4]\n  torch -> linear(2)\n}\n", (2, 9), "an input name"),
+    ("network n() {\n  input self[4]\n  self -> linear(2)\n}\n", (2, 9), "an input name"),
+])
+def test_item_9_names_that_break_generated_python_are_refused_where_they_stand(
+        text: str, at: tuple[int, int], role: str) -> None:
+    """Each of these passed ``check``, then died in ``compile`` or in the package (a
+    traceback, RecursionError for a class named ``super``); now RG220 points at the name."""
+    err = _error(text)
+    assert (err.code, err.line, err.column) == ("RG220", *at)
+    assert f"cannot be {role}" in err.message
+
+
+@pytest.mark.parametrize(("text", "char"), [
+    ("network n() {\n  input x[4, 8, 8]\n  x -> conv(\uff16\uff14)\n}\n", "\uff16"),
+    ("network n() {\n  input x[4]\n  x -> linear(\u0661\u0660)\n}\n", "\u0661"),
+    ("network n() {\n  input x[4]\n  x -> linear(1\u0660)\n}\n", "\u0660"),
+    ("network n() {\n  input x[\uff14]\n  x -> linear(2)\n}\n", "\uff14"),
+    ("let c = \u0968\nnetwork n() {\n  input x[4]\n  x -> linear(c)\n}\n", "\u0968"),
+])
+def test_item_10_only_ascii_digits_make_numbers(text: str, char: str) -> None:
+    """Full-width, Arabic-Indic and Devanagari digits were read as numbers (``conv(６４)``
+    made 64 channels); the lexer now stops at the first of them and names it."""
+    err = _error(text)
+    line = text[:text.index(char)].count("\n") + 1
+    column = text.index(char) - text.rfind("\n", 0, text.index(char))
+    assert (err.code, err.line, err.column) == ("RG002", line, column)
+    assert char in err.message
+
+
+def test_item_10_set_values_take_only_ascii_digits(capsys: pytest.CaptureFixture[str]) -> None:
+    assert _cli("check", str(_ROOT / "examples" / "resnet18.rg"), "--set",
+                "classes=\uff11\uff10") == 1
+    assert "error[RG218]" in capsys.readouterr().err
+
+
+_DIGITS_MLP = "network n() {\n  input x[64]\n  x -> linear(10)\n}\n"
+
+
+@pytest.mark.parametrize(("options", "named"), [
+    (["--lr", "inf"], "--lr"),
+    (["--lr", "nan"], "--lr"),
+    (["--lr", "1e308"], "--lr"),
+    (["--lr", "-0.1"], "--lr"),
+    (["--lr", "0"], "--lr"),
+    (["--seed", "99999999999999999999"], "--seed"),
+    (["--seed", "-1"], "--seed"),
+    (["--device", "mps"], "--device"),
+    (["--device", "cuda:99"], "--device"),
+    (["--device", "warp9"], "--device"),
+    (["--epochs", "-1"], "--epochs"),
+    (["--batch-size", "0"], "--batch-size"),
+], ids=lambda v: " ".join(v) if isinstance(v, list) else v)
+def test_item_11_train_options_are_checked_and_named(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str], options: list[str],
+        named: str) -> None:
+    """``--lr inf`` trained to 10% and exited 0; ``--lr 1e308``, a 20-digit seed and
+    ``--device mps`` ended in tracebacks. Each is now refused before training starts."""
+    (tmp_path / "net.rg").write_text(_DIGITS_MLP)
+    code = _cli("train", str(tmp_path / "net.rg"), "--no-progress", "--epochs", "1",
+                "--device", "cpu", *options)
+    out, err = capsys.readouterr()
+    assert code == 1, out
+    assert err.startswith("resgraph: error[RG7") and named in err, err
+    assert "Traceback" not in err and "training" not in out
+
+
+def test_item_11_a_loss_that_stops_being_finite_ends_the_run(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Thirty layers at ``--lr 10`` overflow within a few steps: the run stops there,
+    naming the epoch and the step, instead of finishing at 10% with loss nan."""
+    (tmp_path / "deep.rg").write_text(
+        "network deep() {\n  input x[64]\n  x -> linear(64) * 30 -> linear(10)\n}\n")
+    code = _cli("train", str(tmp_path / "deep.rg"), "--no-progress", "--epochs", "2",
+                "--lr", "10", "--device", "cpu")
+    out, err = capsys.readouterr()
+    assert code == 1, out
+    assert "error[RG715]" in err and "in epoch 1, step " in err and "lower --lr" in err, err
+    assert "test accuracy" not in out
+
+
+def test_item_11_running_out_of_memory_is_a_located_error(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A MemoryError during a step (here forced; tests/test_train.py runs a real one under
+    a memory limit) is RG701 at the network, with advice, not a traceback."""
+    import torch.nn.functional
+
+    def out_of_memory(*args: object, **kwargs: object) -> None:
+        raise MemoryError
+
+    monkeypatch.setattr(torch.nn.functional, "cross_entropy", out_of_memory)
+    (tmp_path / "net.rg").write_text(_DIGITS_MLP)
+    code = _cli("train", str(tmp_path / "net.rg"), "--no-progress", "--epochs", "1",
+                "--device", "cpu")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{tmp_path / 'net.rg'}:1:1: error[RG701]: out of memory" in err
+    assert "--batch-size" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("value", [
+    'classes=10; use "/etc/passwd"',
+    "classes=10 network m() { input x[1]\n x -> relu }",
+    "classes=10\nlet y = 2",
+    "classes=10;",
+])
+def test_item_12_a_set_value_is_exactly_one_expression(
+        value: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """The text after the value was parsed and silently dropped."""
+    assert _cli("check", str(_ROOT / "examples" / "resnet18.rg"), "--set", value) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("resgraph: error[RG218]: bad --set value for 'classes'"), err
+    assert "one expression" in err
+
+
 # ---- use is confined; errors never leak bytes of other files (issue 11 items 1, 7)
 
 from resgraph.cli import main  # noqa: E402

@@ -72,6 +72,55 @@ def test_train_cli_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str], te
     assert code in capsys.readouterr().err
 
 
+_OUT_OF_MEMORY = """
+import resource, sys
+import sklearn.datasets, sklearn.model_selection, torch, tqdm.auto  # before the limit
+import resgraph.lower.train
+from resgraph.cli import main
+
+def vm_size():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmSize:"):
+            return int(line.split()[1]) * 1024
+
+limit = vm_size() + 400 * 2**20  # room for the weights, not for a batch's activations
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+sys.exit(main(["train", sys.argv[1], "--epochs", "1", "--batch-size", "2000",
+               "--device", "cpu", "--no-progress"]))
+"""
+
+
+def test_out_of_memory_under_a_real_limit_is_rg701(tmp_path: Path) -> None:
+    """Under an address-space limit the first batch (1,437 x 100,000 floats, 575 MB) cannot
+    be allocated: RG701 at the network, with advice, and no traceback."""
+    if not Path("/proc/self/status").exists():
+        pytest.skip("needs Linux's /proc/self/status")
+    net = tmp_path / "wide.rg"
+    net.write_text("network wide() {\n  input x[64]\n  x -> linear(100000) -> relu -> "
+                   "linear(10)\n}\n")
+    proc = subprocess.run([sys.executable, "-c", _OUT_OF_MEMORY, str(net)], cwd=ROOT,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert f"{net}:1:1: error[RG701]: out of memory in epoch 1, step 1" in proc.stderr
+    assert "--batch-size" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_a_diverging_loss_stops_both_ddp_ranks(tmp_path: Path) -> None:
+    """The ranks agree on the loss before each step, so a loss that overflows on one of
+    them stops both at the same step (no rank is left waiting in a collective)."""
+    net = tmp_path / "deep.rg"
+    net.write_text("network deep() {\n  input x[64]\n  x -> linear(64) * 30 -> linear(10)\n}\n")
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node",
+                           "2", "--master_port", str(_free_port()), "-m", "resgraph", "train",
+                           str(net), "--epochs", "2", "--lr", "10", "--device", "cpu",
+                           "--no-progress"],
+                          cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode != 0
+    errors = [line for line in proc.stderr.splitlines() if "error[RG715]" in line]
+    assert len(errors) == 2 and errors[0] == errors[1], proc.stderr[-2000:]
+
+
 # ---------------------------------------------------------------- DDP
 
 

@@ -23,6 +23,7 @@ from resgraph.binding import bind_params
 from resgraph.elaborate.builder import Elaborator, NetworkState
 from resgraph.elaborate.frame import Frame
 from resgraph.elaborate.graphops import MAX_ELEMENTS
+from resgraph.elaborate.naming import check_name, name_span
 from resgraph.errors import ResgraphError, did_you_mean
 from resgraph.evaluate import Scope
 from resgraph.ir import Architecture, annotate
@@ -34,6 +35,7 @@ __all__ = ["elaborate", "Elaborator"]
 def elaborate(program: Program, defn: ast.Definition, params: dict[str, Any],
               limits: Limits) -> Architecture:
     """Build the annotated IR of network ``defn`` with parameter overrides ``params``."""
+    check_name(defn.name, "network", name_span(defn.span, defn.name))
     values = bind_params(defn, params, program, limits, defn.span)
     el = Elaborator(program, limits)
     root = el.new_scope(None, "network", defn.name, defn.name, (defn.name,), defn.span, None,

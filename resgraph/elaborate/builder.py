@@ -27,7 +27,7 @@ from resgraph.binding import bind_args, bind_params, check_type, match_args, pos
 from resgraph.elaborate import connections
 from resgraph.elaborate.frame import Frame
 from resgraph.elaborate.graphops import check_size
-from resgraph.elaborate.naming import NameTable, Naming
+from resgraph.elaborate.naming import NameTable, Naming, check_name, name_span
 from resgraph.errors import ResgraphError, Span, did_you_mean
 from resgraph.evaluate import Scope, evaluate, show
 from resgraph.ir import Dtype, ScopeInfo, ScopeKind, new_node
@@ -169,6 +169,7 @@ class Elaborator:
 
     def input(self, stmt: ast.Input, fr: Frame, nm: Naming) -> int:
         """``input x[3, 224, 224]: dtype``: a network input node."""
+        check_name(stmt.name, "input", name_span(stmt.span, stmt.name))
         dims = []
         for d in stmt.dims:
             v = evaluate(d, fr.env, max_int_bits=self.limits.max_int_bits)

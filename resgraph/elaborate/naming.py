@@ -1,10 +1,16 @@
 """Naming rules: which labels are allowed, and how every node and scope gets its module path.
 
-Module paths come from the labels and block instances around a node (LANGUAGE.md §8):
+Module paths come from the labels and block instances around a node (docs/language.md):
 a label names its module; members of a labelled sub-chain or repeat are numbered
 ``0, 1, ...`` like ``nn.Sequential``; an unlabelled node is ``<op>_<k>`` within its
 scope (``k`` counting from 0 per op); some internal scopes prefer a fixed name when
 it is free (a projection shortcut is ``downsample``, as in torchvision).
+
+Labels, network names and input names become Python, so :func:`check_name` refuses the
+ones that would break the generated code (:func:`reserved_reason`: keywords, ``__x``,
+``self``; for labels and inputs the attributes of ``nn.Module`` and ``GraphModule``, for
+network and input names the builtins and ``torch``, ``F``, ...); an automatic name never
+starts with ``__`` (:func:`auto_base`).
 
 >>> from resgraph.errors import Span
 >>> t = NameTable()
@@ -19,26 +25,164 @@ it is free (a projection shortcut is ``downsample``, as in torchvision).
 
 from __future__ import annotations
 
+import builtins
 import keyword
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
 from resgraph.errors import ResgraphError, Span
 from resgraph.ir import ScopeInfo, ScopeKind
+from resgraph.kinds import CONNECTIONS
 
-#: Labels become attribute names of the compiled nn.Module: these would break it.
-RESERVED_LABELS = frozenset(keyword.kwlist) | frozenset({
-    "add_module", "apply", "bfloat16", "buffers", "children", "code", "compile", "cpu", "cuda",
-    "double", "eval", "extra_repr", "float", "forward", "get_buffer", "get_parameter",
-    "get_submodule", "graph", "half", "load_state_dict", "modules", "named_buffers",
-    "named_children", "named_modules", "named_parameters", "parameters", "recompile",
-    "register_buffer", "register_module", "register_parameter", "requires_grad_",
-    "state_dict", "to", "to_empty", "train", "training", "type", "xpu", "zero_grad"})
+NameRole = Literal["label", "network", "input"]
+"""Where a name enters generated Python: a label names a module attribute (and the state_dict
+keys under it), a network name the generated class, an input name an argument of forward()."""
+
+#: Names the generated Python imports: what a compiled GraphModule's code or a written
+#: package's module.py refers to (``torch``, ``torch.nn.functional as F``, fx's built-in
+#: globals ``inf``, ``nan``, ``device``, ...).
+GENERATED_CODE_NAMES = frozenset({
+    "torch", "F", "nn", "fx", "math", "os", "operator", "inf", "nan", "device", "NoneType",
+    "fx_pytree", "pytree"})
+
+#: Python's builtins (``super``, ``slice``, ``setattr``, ``input``, ...), dunders aside.
+BUILTIN_NAMES = frozenset(n for n in dir(builtins) if not n.startswith("__"))
+
+#: ``dir(torch.nn.Module)`` and the attributes ``nn.Module()`` sets, without the dunders (every
+#: name starting with ``__`` is refused anyway). Stored, so that the front end never imports
+#: torch; ``tests/test_names.py`` checks that the installed torch has no attribute missing here.
+NN_MODULE_ATTRIBUTES = frozenset({
+    "T_destination", "_apply", "_backward_hooks", "_backward_pre_hooks", "_buffers",
+    "_call_impl", "_compiled_call_impl", "_forward_hooks", "_forward_hooks_always_called",
+    "_forward_hooks_with_kwargs", "_forward_pre_hooks", "_forward_pre_hooks_with_kwargs",
+    "_get_backward_hooks", "_get_backward_pre_hooks", "_get_name", "_is_full_backward_hook",
+    "_load_from_state_dict", "_load_state_dict_post_hooks", "_load_state_dict_pre_hooks",
+    "_maybe_warn_non_full_backward_hook", "_modules", "_named_members",
+    "_non_persistent_buffers_set", "_parameters", "_register_load_state_dict_pre_hook",
+    "_register_state_dict_hook", "_replicate_for_data_parallel", "_save_to_state_dict",
+    "_slow_forward", "_state_dict_hooks", "_state_dict_pre_hooks", "_version",
+    "_wrapped_call_impl", "add_module", "apply", "bfloat16", "buffers", "call_super_init",
+    "children", "compile", "cpu", "cuda", "double", "dump_patches", "eval", "extra_repr",
+    "float", "forward", "get_buffer", "get_extra_state", "get_parameter", "get_submodule",
+    "half", "ipu", "load_state_dict", "modules", "mtia", "named_buffers", "named_children",
+    "named_modules", "named_parameters", "parameters", "register_backward_hook",
+    "register_buffer", "register_forward_hook", "register_forward_pre_hook",
+    "register_full_backward_hook", "register_full_backward_pre_hook",
+    "register_load_state_dict_post_hook", "register_load_state_dict_pre_hook",
+    "register_module", "register_parameter", "register_state_dict_post_hook",
+    "register_state_dict_pre_hook", "requires_grad_", "set_extra_state", "set_submodule",
+    "share_memory", "state_dict", "to", "to_empty", "train", "training", "type", "xpu",
+    "zero_grad"})
+
+#: What ``torch.fx.GraphModule`` (the compiled model) adds to :data:`NN_MODULE_ATTRIBUTES`.
+GRAPH_MODULE_ATTRIBUTES = frozenset({
+    "_boxed_call", "_code", "_create_node_hooks", "_deepcopy_hooks", "_deepcopy_init",
+    "_erase_node_hooks", "_graph", "_lineno_map", "_prologue_start",
+    "_recompile_submodules", "_register_create_node_hook", "_register_deepcopy_hook",
+    "_register_erase_node_hook", "_register_replace_node_hook", "_replace_hooks",
+    "_set_replace_hook", "_tracer_cls", "_tracer_extras", "_unregister_create_node_hook",
+    "_unregister_deepcopy_hook", "_unregister_erase_node_hook",
+    "_unregister_replace_node_hook", "_wrapped_call", "add_submodule", "code",
+    "delete_all_unused_submodules", "delete_submodule", "graph", "meta", "print_readable",
+    "recompile", "shape_env", "to_folder"})
+
+#: Words the lexer reads as keywords where a chain starts: an input of that name could never
+#: be used (labels may still be these words: ``block: conv(8)``).
+CHAIN_KEYWORDS = frozenset({"block", "network", "use", "let", "input", "output", *CONNECTIONS})
+
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_ROLES: dict[str, str] = {
+    "label": "a label: it names a module attribute of the compiled model",
+    "network": "a network name: it names the class of the compiled model",
+    "input": "an input name: it names an argument of the compiled model's forward() and "
+             "the input's node",
+}
+
+
+def reserved_reason(name: str, role: NameRole) -> str | None:
+    """Why ``name`` may not be a ``role`` name in generated Python, or None when it may.
+
+    The one rule for every name that becomes Python. No name is a Python keyword, starts
+    with ``__`` (dunders, and names Python mangles inside a class) or is ``self``. A label
+    becomes a module attribute, so it is no attribute of ``torch.nn.Module`` or
+    ``torch.fx.GraphModule`` (``train``, ``_modules``, ``graph``); builtins are fine there.
+    A network name (a class) becomes a Python variable, so it is no builtin (``super``,
+    ``slice``) and no name the generated code imports (``torch``, ``F``, ``nn``, ...);
+    module attributes are fine there. An input name is both, an argument of ``forward``
+    and the label of the input's node, and no keyword that starts a statement (``input``,
+    ``residual``, ...), since a chain has to start from it.
+
+    >>> reserved_reason("conv1", "label") is None, reserved_reason("_x", "input") is None
+    (True, True)
+    >>> reserved_reason("eval", "label"), reserved_reason("eval", "network")
+    ('an attribute of torch.nn.Module', 'a Python builtin')
+    >>> reserved_reason("input", "label") is None, reserved_reason("train", "network") is None
+    (True, True)
+    >>> reserved_reason("eval", "input")
+    'an attribute of torch.nn.Module and a Python builtin'
+
+    >>> reserved_reason("__w", "label")
+    "a name starting with '__' (Python treats these specially inside a class)"
+    """
+    if not _IDENTIFIER.fullmatch(name):
+        return "not an ASCII identifier"
+    if name.startswith("__"):
+        return "a name starting with '__' (Python treats these specially inside a class)"
+    reasons = []
+    if keyword.iskeyword(name):
+        reasons.append("a Python keyword")
+    if name == "self":
+        reasons.append("the name of the model inside its own methods")
+    if role in ("label", "input"):
+        if name in NN_MODULE_ATTRIBUTES:
+            reasons.append("an attribute of torch.nn.Module")
+        elif name in GRAPH_MODULE_ATTRIBUTES:
+            reasons.append("an attribute of torch.fx.GraphModule")
+    if role == "input" and name in CHAIN_KEYWORDS:
+        reasons.append("a resgraph keyword (no chain could start from it)")
+    if role in ("network", "input"):
+        if name in BUILTIN_NAMES:
+            reasons.append("a Python builtin")
+        if name in GENERATED_CODE_NAMES:
+            reasons.append("a name the generated code imports")
+    return " and ".join(reasons) or None
+
+
+def suggest_name(name: str, role: NameRole) -> str:
+    """A free ``role`` name close to ``name``, for error messages.
+
+    >>> [suggest_name(n, "label") for n in ("eval", "__init__", "__")]
+    ['eval_', 'init', 'name']
+    """
+    base = name.strip("_") if name.startswith("__") else name + "_"
+    base = base or "name"
+    while reserved_reason(base, role) is not None:
+        base += "_"
+    return base
+
+
+def check_name(name: str, role: NameRole, span: Span) -> None:
+    """Refuse (RG220, located at ``span``) a ``role`` name that may not enter generated Python.
+
+    >>> check_name("conv1", "label", Span("f.rg", 1, 1))
+    >>> try:
+    ...     check_name("super", "network", Span("f.rg", 1, 9))
+    ... except ResgraphError as err:
+    ...     print(err.code, err.line, err.column, err.message)
+    RG220 1 9 'super' cannot be a network name: it names the class of the compiled model, \
+and 'super' is a Python builtin; choose another name (e.g. 'super_')
+    """
+    reason = reserved_reason(name, role)
+    if reason is not None:
+        raise ResgraphError("RG220", f"'{name}' cannot be {_ROLES[role]}, and '{name}' is "
+                            f"{reason}; choose another name (e.g. "
+                            f"'{suggest_name(name, role)}')", span)
 
 
 def check_label(name: str, span: Span) -> None:
-    """Refuse a label that cannot name a node and its module.
+    """Refuse a label that cannot name a node and its module (:func:`check_name`).
 
     >>> check_label("conv1", Span("f.rg", 1, 1))
     >>> try:
@@ -47,10 +191,49 @@ def check_label(name: str, span: Span) -> None:
     ...     print(err.code, err.line, err.column)
     RG220 2 5
     """
-    if name in RESERVED_LABELS:
-        raise ResgraphError("RG220", f"'{name}' cannot be a label: it names a module, and "
-                            "it is a Python keyword or an nn.Module attribute; choose "
-                            f"another name (e.g. '{name}_')", span)
+    check_name(name, "label", span)
+
+
+_KEYWORD_THEN_GAP = re.compile(r"[A-Za-z_]+(?:[ \t\f\r\n]+|#[^\n]*)*")
+
+
+def name_span(span: Span, name: str) -> Span:
+    """The span of ``name`` in a statement that starts with a keyword (``network NAME``,
+    ``input NAME``), found in the source text that ``span.file`` carries; ``span`` itself
+    when the text is not at hand.
+
+    >>> from resgraph.errors import SourceFile
+    >>> f = SourceFile("f.rg", "block b() { relu }\\nnetwork  # n\\n  net() {}")
+    >>> name_span(Span(f, 2, 1), "net")
+    Span(file='f.rg', line=3, column=3, end_line=3, end_column=6)
+    """
+    text = getattr(span.file, "text", None)
+    if text is None:
+        return span
+    start = 0
+    for _ in range(span.line - 1):
+        start = text.find("\n", start) + 1
+        if start == 0:
+            return span
+    gap = _KEYWORD_THEN_GAP.match(text, start + span.column - 1)
+    if gap is None or not text.startswith(name, gap.end()):
+        return span
+    at = gap.end()
+    line = text.count("\n", 0, at) + 1
+    column = at - text.rfind("\n", 0, at)
+    return Span(span.file, line, column, line, column + len(name))
+
+
+def auto_base(base: str) -> str:
+    """The stem of an automatic name ``<stem>_<k>``: ``base`` (an op, a group kind or a block
+    name) without the leading underscores that would make the name start with ``__``.
+
+    >>> auto_base("conv"), auto_base("_b"), auto_base("__b"), auto_base("_")
+    ('conv', '_b', 'b', 'block')
+    """
+    if base.startswith("__") or base == "_":
+        return base.lstrip("_") or "block"
+    return base
 
 
 @dataclass
@@ -133,11 +316,12 @@ class NameTable:
                 elif e.preferred and e.preferred not in taken:
                     name = e.preferred
                 else:
-                    k = counters.get(e.base, 0)
-                    while f"{e.base}_{k}" in taken:
+                    base = auto_base(e.base)
+                    k = counters.get(base, 0)
+                    while f"{base}_{k}" in taken:
                         k += 1
-                    name = f"{e.base}_{k}"
-                    counters[e.base] = k + 1
+                    name = f"{base}_{k}"
+                    counters[base] = k + 1
                 taken.add(name)
                 path = f"{info.path}.{name}" if info.path else name
                 if e.kind == "scope":

@@ -13,6 +13,10 @@ Under ``torchrun --nproc_per_node N`` (``RANK`` / ``WORLD_SIZE`` set) the model 
 wrapped in DistributedDataParallel (gloo on CPU, nccl on CUDA), each process reads its
 share of the data through a DistributedSampler, and rank 0 alone prints.
 
+Every option is checked before anything is built (:func:`check_options`, :func:`pick_device`),
+with a message naming the option; a loss that stops being finite ends the run (RG715) with
+the epoch, the step and a hint, and running out of memory is RG701, located at the network.
+
 >>> import resgraph
 >>> arch = resgraph.load("examples/highway_mlp.rg")
 >>> result = train(arch, epochs=1, progress=False, log=lambda s: None)
@@ -22,6 +26,7 @@ True
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Callable
@@ -39,6 +44,14 @@ from resgraph.lower.build import compile_arch
 from resgraph.lower.device import resolve_device
 
 DATASETS = ("digits",)
+#: The largest learning rate accepted: Adam's steps are about ``lr`` in size, so a larger one
+#: only turns the weights into inf (and past float32's range, the step itself fails).
+MAX_LR = 10.0
+#: Seeds go to ``torch.manual_seed`` and the samplers' generators: 0 <= seed < 2**63.
+MAX_SEED = 2**63
+DEFAULT_LR = 1e-3
+#: The device types training runs on (DDP: gloo on the CPU, nccl on CUDA).
+TRAIN_DEVICES = ("cpu", "cuda")
 #: Below this many multiply-accumulates per batch, CPU training runs on one thread.
 SMALL_BATCH_MACS = 500_000_000
 _SHAPES = {(1, 8, 8): "images [1, 8, 8]", (64,): "vectors [64]"}
@@ -109,15 +122,115 @@ def _distributed(device: torch.device) -> tuple[int, int, bool]:
     return dist.get_rank(), dist.get_world_size(), True
 
 
-def _pick_device(device: Any) -> torch.device:
+def check_options(epochs: int, batch_size: int, lr: float | None, seed: int,
+                  max_steps: int | None = None) -> None:
+    """Refuse (RG713, naming the option) a training option out of its range.
+
+    ``--epochs``, ``--batch-size`` (and ``max_steps``) are positive ints; ``--lr`` is a
+    finite number in (0, :data:`MAX_LR`]; ``--seed`` is an int in [0, 2**63).
+
+    >>> check_options(10, 64, 3e-4, 0)
+    >>> try:
+    ...     check_options(10, 64, float("inf"), 0)
+    ... except ResgraphError as err:
+    ...     print(err.code, err.message)
+    RG713 --lr must be a finite number greater than 0 and at most 10, got inf
+    """
+    for option, value in (("--epochs", epochs), ("--batch-size", batch_size),
+                          ("max_steps", max_steps)):
+        if value is None and option == "max_steps":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ResgraphError("RG713", f"{option} must be a positive int, got {value!r}")
+    if lr is not None:
+        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) \
+                or not 0 < lr <= MAX_LR:
+            shown = f"{lr:g}" if isinstance(lr, (int, float)) else repr(lr)
+            raise ResgraphError("RG713", "--lr must be a finite number greater than 0 and at "
+                                f"most {MAX_LR:g}, got {shown}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED:
+        raise ResgraphError("RG713", f"--seed must be an int from 0 to 2**63 - 1, got {seed!r}")
+
+
+def pick_device(device: Any) -> torch.device:
+    """The device to train on: ``None`` picks CUDA when there is one, else the CPU.
+
+    Only ``cpu`` and ``cuda`` (``cuda:N``) train; anything else, a CUDA device that is not
+    there, or a device string torch does not know is refused with a message naming
+    ``--device``.
+
+    >>> pick_device("cpu")
+    device(type='cpu')
+    >>> try:
+    ...     pick_device("mps")
+    ... except ResgraphError as err:
+    ...     print(err.code, err.message)
+    RG713 --device mps: training runs on cpu or cuda
+    """
     if device is None:
         device = "cuda" if torch.cuda.is_available() else "cpu"
-    dev = resolve_device(device)
-    if dev.type == "meta":
-        raise ResgraphError("RG713", "cannot train on the meta device; use cpu or cuda")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError, ValueError):
+        raise ResgraphError("RG702", f"--device {device!r} is not a device; use cpu, cuda or "
+                            "cuda:N") from None
+    if dev.type not in TRAIN_DEVICES:
+        raise ResgraphError("RG713", f"--device {device}: training runs on "
+                            f"{' or '.join(TRAIN_DEVICES)}")
+    if dev.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise ResgraphError("RG702", f"--device {device}: CUDA is not available here; "
+                                "use --device cpu")
+        if dev.index is not None and dev.index >= count:
+            raise ResgraphError("RG702", f"--device {device}: this machine has {count} CUDA "
+                                f"device{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1})")
+    dev = resolve_device(dev)
     if dev.type == "cuda" and dev.index is None and "LOCAL_RANK" in os.environ:
         dev = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
     return dev
+
+
+def _out_of_memory(exc: BaseException) -> bool:
+    """True for the ways torch and Python report an allocation that failed."""
+    if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
+        return True
+    text = str(exc)
+    return isinstance(exc, RuntimeError) and ("can't allocate memory" in text
+                                              or "out of memory" in text)
+
+
+def _memory_error(arch: Architecture, during: str, batch_size: int) -> ResgraphError:
+    root = arch.scopes.get(0)
+    return ResgraphError("RG701", f"out of memory {during} network '{arch.name}' "
+                         f"({arch.num_params:,} parameters, batch {batch_size}); lower "
+                         "--batch-size, train a smaller network, or free memory",
+                         root.span if root is not None else None)
+
+
+def _check_loss(value: float, world: int, device: torch.device, epoch: int, batch: int,
+                step: int, lr: float) -> None:
+    """Stop (RG715) at the first batch whose loss is not finite, before it updates the weights.
+
+    Under DDP the ranks agree first (one number each, summed: the sum of cross-entropy
+    losses is finite exactly when every rank's is), so that all of them stop together.
+
+    >>> _check_loss(2.3, 1, torch.device("cpu"), 1, 1, 1, 1e-3)
+    >>> try:
+    ...     _check_loss(float("nan"), 1, torch.device("cpu"), 2, 3, 26, 5.0)
+    ... except ResgraphError as err:
+    ...     print(err.message)
+    the loss is nan in epoch 2, step 26 (batch 3 of the epoch): training diverged; lower \
+--lr (it is 5, the default is 0.001)
+    """
+    if world > 1:
+        total = torch.tensor([value], dtype=torch.float64, device=device)
+        dist.all_reduce(total)
+        value = float(total)
+    if not math.isfinite(value):
+        raise ResgraphError("RG715", f"the loss is {value} in epoch {epoch}, step {step} "
+                            f"(batch {batch} of the epoch): training diverged; lower --lr "
+                            f"(it is {lr:g}, the default is {DEFAULT_LR:g})")
 
 
 @torch.no_grad()
@@ -159,12 +272,9 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
     >>> len(r["step_losses"])
     3
     """
-    if epochs < 1 or batch_size < 1 or (lr is not None and not lr > 0):
-        raise ResgraphError("RG713", f"bad training options: epochs={epochs}, "
-                            f"batch size={batch_size}, lr={lr} (need epochs ≥ 1, batch size "
-                            "≥ 1, lr > 0)")
+    check_options(epochs, batch_size, lr, seed, max_steps)
     shape = check_network(arch, data)
-    dev = _pick_device(device)
+    dev = pick_device(device)
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
     rank, world, owned = _distributed(dev)
@@ -177,7 +287,12 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
                             "'resgraph[train]' (or pass --no-progress)") from None
     train_set, test_set = load_digits(shape)
     torch.manual_seed(seed)
-    model = compile_arch(arch, device=dev)
+    try:
+        model = compile_arch(arch, device=dev)
+    except (MemoryError, RuntimeError) as exc:
+        if _out_of_memory(exc):
+            raise _memory_error(arch, "building", batch_size) from None
+        raise
     net: nn.Module = model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(
@@ -190,18 +305,18 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
     loader = DataLoader(train_set, batch_size=batch_size, sampler=sampler,
                         drop_last=per_rank % batch_size == 1)  # a batch of 1 breaks batch norm
     steps = epochs * len(loader) if max_steps is None else min(max_steps, epochs * len(loader))
-    opt = torch.optim.Adam(net.parameters(), lr=lr or 1e-3)
+    opt = torch.optim.Adam(net.parameters(), lr=lr or DEFAULT_LR)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(steps, 1))
     say(f"training {arch.name} ({arch.num_params:,} parameters) on digits: "
         f"{len(train_set)} train / {len(test_set)} test images as {_SHAPES[shape]}, "
-        f"{epochs} epochs, batch {batch_size}, Adam lr {lr or 1e-3:g}, {dev}"
+        f"{epochs} epochs, batch {batch_size}, Adam lr {lr or DEFAULT_LR:g}, {dev}"
         + (f", DDP × {world}" if world > 1 else ""))
     result: dict[str, Any] = {"train_losses": [], "train_accuracies": [], "test_accuracies": [],
                               "step_losses": [], "world_size": world, "model": model}
     threads = torch.get_num_threads()
     if dev.type == "cpu" and _batch_macs(arch, batch_size) < SMALL_BATCH_MACS:
         torch.set_num_threads(1)  # tiny ops: one thread is fastest, and robust to busy cores
-    start, step = time.perf_counter(), 0
+    start, step, epoch = time.perf_counter(), 0, 1
     try:
         for epoch in range(1, epochs + 1):
             if isinstance(sampler, DistributedSampler):
@@ -210,15 +325,16 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
             totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, count
             bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
                        disable=None if progress and rank == 0 else True)
-            for x, y in bar:
+            for batch, (x, y) in enumerate(bar, 1):
                 x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
                 logits = net(x)
                 loss = F.cross_entropy(logits, y)
+                value = float(loss.detach())
+                _check_loss(value, world, dev, epoch, batch, step + 1, lr or DEFAULT_LR)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
                 sched.step()
-                value = float(loss.detach())
                 result["step_losses"].append(value)
                 totals += torch.tensor([value * len(y), float((logits.argmax(1) == y).sum()),
                                         len(y)], dtype=torch.float64)
@@ -240,6 +356,11 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
                 f"test acc {test_acc:6.2%}  ({time.perf_counter() - start:.1f} s)")
             if step >= steps:
                 break
+    except (MemoryError, RuntimeError) as exc:
+        if _out_of_memory(exc):
+            raise _memory_error(arch, f"in epoch {epoch}, step {step + 1}, training",
+                                batch_size) from None
+        raise
     finally:
         torch.set_num_threads(threads)
         if owned:
