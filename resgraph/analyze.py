@@ -4,7 +4,9 @@ Small public algorithms over a loaded network, each a dynamic program over the I
 graph in topological order; no path is ever enumerated (DenseNet-121 has 2^58 of
 them). ``control`` edges (a highway gate's input) are not signal paths and are left
 out. :func:`analyze` runs them all on one :class:`SignalDag` and one count pass and
-returns an :class:`Analysis`; :mod:`resgraph.report` prints it. Each public function
+returns an :class:`Analysis`; :mod:`resgraph.report` prints it. ``paths``, ``depth`` and
+``min_depth`` are always exact; the path-length distributions are exact when that is
+cheap and otherwise floating point, marked approximate (see :func:`analyze`). Each public function
 runs with the garbage collector paused (:func:`resgraph.util.no_gc`): the passes make
 no cycles, and collections walking their tables would dominate the run time.
 Definitions and the MACs convention are in ``docs/analysis.md``.
@@ -24,7 +26,7 @@ Definitions and the MACs convention are in ``docs/analysis.md``.
 from __future__ import annotations
 
 import heapq
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import networkx as nx
@@ -105,7 +107,11 @@ class Analysis:
     """The result of :func:`analyze`; attributes are the keys of ``analyze --json``.
 
     ``path_lengths`` and ``unit_path_lengths`` map a length (as a string, in ascending
-    order) to its exact number of signal paths, in weighted layers and in units.
+    order) to its exact number of signal paths (an int), in weighted layers and in
+    units. When computing them exactly would be too costly (:func:`analyze`),
+    ``path_lengths_exact`` is False and they map each length to the *share* of all
+    signal paths that have it instead: floats that sum to 1, in floating point.
+    ``--json`` writes that flag as ``path_lengths_approximate``.
     """
 
     network: str
@@ -115,28 +121,43 @@ class Analysis:
     depth: int
     min_depth: int
     paths: int
-    path_lengths: dict[str, int]
+    path_lengths: dict[str, float]
     nodes: int
     edges: dict[str, int]
     inputs: dict[str, list[int]]
     outputs: dict[str, list[int]]
-    unit_path_lengths: dict[str, int] = field(default_factory=dict)
+    unit_path_lengths: dict[str, float] = field(default_factory=dict)
     connections: list[Connection] = field(default_factory=list)
     blocks: list[BlockFigures] = field(default_factory=list)
     file: str = ""
+    path_lengths_exact: bool = True
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready dict (exact integers stay integers).
+        """A JSON-ready dict (exact integers stay integers). ``path_lengths_exact`` is
+        written as ``path_lengths_approximate`` (its negation), after ``path_lengths``.
 
         >>> import resgraph
         >>> d = resgraph.loads("network n() { input x[4]\\n x -> linear(2) }").analyze().to_dict()
-        >>> d["paths"], d["path_lengths"], d["edges"]["seq"]
-        (1, {'1': 1}, 1)
+        >>> d["paths"], d["path_lengths"], d["path_lengths_approximate"], d["edges"]["seq"]
+        (1, {'1': 1}, False, 1)
         """
-        return asdict(self)
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "path_lengths_exact":
+                continue
+            if f.name in ("connections", "blocks"):
+                value = [dict(vars(item)) for item in value]  # asdict is slow on 10^6 rows
+            elif isinstance(value, dict):
+                value = {k: list(v) if isinstance(v, list) else v for k, v in value.items()}
+            out[f.name] = value
+            if f.name == "path_lengths":
+                out["path_lengths_approximate"] = not self.path_lengths_exact
+        return out
 
-    def lengths(self, units: bool = False) -> dict[int, int]:
-        """The path-length distribution with integer keys (in units if ``units``).
+    def lengths(self, units: bool = False) -> dict[int, float]:
+        """The path-length distribution with integer keys (in units if ``units``): exact
+        counts, or shares of all paths when ``path_lengths_exact`` is False.
 
         >>> import resgraph
         >>> resgraph.loads("network n() { input x[4]\\n x -> linear(2) }").analyze().lengths()
@@ -144,6 +165,20 @@ class Analysis:
         """
         table = self.unit_path_lengths if units else self.path_lengths
         return {int(k): v for k, v in table.items()}
+
+    def shares(self, units: bool = False) -> dict[int, float]:
+        """The share of all signal paths at each length, exact or approximate alike.
+
+        >>> import resgraph
+        >>> arch = resgraph.loads("network n() { input x[4]\\n x -> residual { linear(4) } }")
+        >>> arch.analyze().shares()
+        {0: 0.5, 1: 0.5}
+        """
+        table = self.lengths(units)
+        if not self.path_lengths_exact:
+            return table
+        total = self.paths
+        return {k: v / total for k, v in table.items()} if total else {}
 
 
 # ---------------------------------------------------------------- the DAG and its count pass
@@ -212,8 +247,10 @@ class PathCounts:
     """The count pass: for every node, the number of signal paths into it and the
     longest and shortest of them in weighted layers (its own weight included).
 
-    Nodes no signal path reaches (a highway gate) have count 0 and no lengths.
-    ``paths``, ``depth`` and ``min_depth`` sum them up at the network's outputs.
+    Nodes no signal path reaches (a highway gate) have count 0 and no lengths: the
+    keys of ``longest`` are the nodes that signal paths reach. ``bits`` holds the bit
+    length of every reached node's count. ``paths``, ``depth`` and ``min_depth`` sum
+    them up at the network's outputs.
 
     >>> import resgraph
     >>> arch = resgraph.loads("network n() { input x[4]\\n x -> residual { linear(4) } }")
@@ -226,25 +263,48 @@ class PathCounts:
     longest: dict[int, int]
     shortest: dict[int, int]
     outputs: list[int]
+    bits: dict[int, int] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, dag: SignalDag) -> PathCounts:
-        """One pass over ``dag`` in topological order."""
+    def of(cls, dag: SignalDag, *, lean: bool = False) -> PathCounts:
+        """One pass over ``dag`` in topological order.
+
+        With ``lean``, a node's count is dropped as soon as all its readers have used it
+        and only the outputs' counts stay in ``count``: the counts of a network of n
+        units in series have up to n bits each, so keeping them all would hold O(n²)
+        bits (2 GB for 100,000 units).
+        """
         count: dict[int, int] = {}
         longest: dict[int, int] = {}
         shortest: dict[int, int] = {}
+        bits: dict[int, int] = {}
         sources = set(dag.sources)
+        keep = set(dag.sinks)
+        left = {n: len(dag.succs[n]) for n in dag.order} if lean else {}
         for v in dag.order:
             w = dag.weight[v]
             if v in sources:
-                count[v], longest[v], shortest[v] = 1, w, w
+                count[v], longest[v], shortest[v], bits[v] = 1, w, w, 1
                 continue
-            ins = [u for u, _ in dag.preds[v] if count[u]]
-            count[v] = sum(count[u] for u in ins)
-            if ins:
-                longest[v] = w + max(longest[u] for u in ins)
-                shortest[v] = w + min(shortest[u] for u in ins)
-        return cls(count, longest, shortest, [s for s in dag.sinks if count[s]])
+            preds = dag.preds[v]
+            ins = [u for u, _ in preds if u in longest]
+            if len(ins) == 1:
+                u = ins[0]
+                count[v], longest[v], shortest[v], bits[v] = count[u], w + longest[u], \
+                    w + shortest[u], bits[u]
+            elif ins:
+                c = count[v] = sum([count[u] for u in ins])
+                longest[v] = w + max([longest[u] for u in ins])
+                shortest[v] = w + min([shortest[u] for u in ins])
+                bits[v] = c.bit_length()
+            else:
+                count[v] = 0
+            if lean:
+                for u, _ in preds:
+                    left[u] -= 1
+                    if not left[u] and u not in keep:
+                        del count[u]
+        return cls(count, longest, shortest, [s for s in dag.sinks if count[s]], bits)
 
     @property
     def paths(self) -> int:
@@ -299,7 +359,18 @@ def _path_counts(arch: Architecture) -> PathCounts:
 
 # ---------------------------------------------------------------- distributions
 
-Packed = tuple[int, int]  # (digits, offset): sum of count_i * 2^(B*i), lengths off + i
+Packed = tuple[int, int, int]
+"""A length→count map as (digits, offset, scale): a polynomial in 2^(8·W) whose i-th
+W-byte digit times 256^scale is the number of paths of length ``offset + i``."""
+
+APPROX_WIDTH = 8
+"""Bytes per digit of an approximate distribution: 64-bit digits, about 56 significant
+bits at the largest count of a node, however many paths there are."""
+
+EXACT_BUDGET = 2_000_000_000
+"""Estimated bytes of big-integer arithmetic (:func:`exact_cost`) up to which
+:func:`analyze` computes the path-length distributions exactly: about a second here.
+ResNet-1001 costs 3e7, DenseNet-121 5e4; 2,000 residual blocks in series 4e9."""
 
 
 @no_gc()
@@ -310,6 +381,8 @@ def path_length_distribution(arch: Architecture, *, units: bool = False) -> dict
     the count of paths of length ``offset + i`` is the ``i``-th B-bit digit, and B is
     wide enough for the largest count at any node. Going through a weighted layer only
     moves the offset; merging maps is a shift and an add of big integers, done in C.
+    This is always exact, so for n units in series it costs O(n³) bits;
+    :func:`analyze` falls back to floating point where that is too costly.
 
     >>> import resgraph
     >>> arch = resgraph.loads("network n() { input x[4]\\n x -> residual { linear(4) } * 3 }")
@@ -317,65 +390,163 @@ def path_length_distribution(arch: Architecture, *, units: bool = False) -> dict
     ({0: 1, 1: 3, 2: 3, 3: 1}, {0: 1, 1: 3, 2: 3, 3: 1})
     """
     dag = SignalDag.of(arch.graph)
-    counts = PathCounts.of(dag)
-    return _distribution(dag, counts, _digit_bits(counts), units)
+    counts = PathCounts.of(dag, lean=True)
+    return _unpack(_distribution(dag, counts, _exact_width(counts), units),
+                   _exact_width(counts))
 
 
-def _distribution(dag: SignalDag, counts: PathCounts, bits: int, units: bool
-                  ) -> dict[int, int]:
-    """Length→count over all signal paths, in weighted layers or (``units``) in units.
+def _exact_width(counts: PathCounts) -> int:
+    """Bytes per digit for exact maps: enough for the largest count at any node and for
+    the total over the outputs.
 
-    A node's map is dropped as soon as all its readers have used it."""
-    count = counts.count
+    >>> _exact_width(PathCounts({1: 300}, {}, {}, [1], {0: 1, 1: 9}))
+    2
+    """
+    need = max(max(counts.bits.values(), default=1), counts.paths.bit_length())
+    return max(1, (need + 7) // 8)
+
+
+def exact_cost(dag: SignalDag, counts: PathCounts) -> int:
+    """Estimated bytes of big-integer arithmetic that the two exact distributions take.
+
+    Every input of a merge (a node with several reached inputs) is shifted and added
+    once, as a number of (its node's range of lengths) digits of :func:`_exact_width`
+    bytes; lengths in weighted layers come from ``counts``, lengths in units from one
+    more pass here.
+
+    >>> import resgraph
+    >>> arch = resgraph.loads("network n() { input x[4]\\n x -> residual { linear(4) } * 3 }")
+    >>> dag = SignalDag.of(arch.graph)
+    >>> exact_cost(dag, PathCounts.of(dag))  # adds of 2 inputs, ranges 1+1, 2+2, 3+3 (+2)
+    36
+    """
+    width = _exact_width(counts)
+    reached = counts.longest
+    hi: dict[int, int] = {}
+    lo: dict[int, int] = {}
+    cost = 0
+    for v in dag.order:
+        if v not in reached:
+            continue
+        ins = [(u, unit) for u, unit in dag.preds[v] if u in reached]
+        if not ins:
+            hi[v] = lo[v] = 0
+            continue
+        hi[v] = max(hi[u] + unit for u, unit in ins)
+        lo[v] = min(lo[u] + unit for u, unit in ins)
+        if len(ins) > 1:
+            cost += len(ins) * (reached[v] - counts.shortest[v] + hi[v] - lo[v] + 2)
+    return cost * width
+
+
+def _distribution(dag: SignalDag, counts: PathCounts, width: int, units: bool
+                  ) -> Packed | None:
+    """Length→count over all signal paths, in weighted layers or (``units``) in units,
+    with ``width``-byte digits: exact when they hold every count (:func:`_exact_width`),
+    else block floating point (:func:`_merge`). A node's map is dropped as soon as all
+    its readers have used it."""
+    reached = counts.longest
+    bits = counts.bits
     maps: dict[int, Packed] = {}
     left = {n: len(dag.succs[n]) for n in dag.order}
     keep = set(dag.sinks)
     sources = set(dag.sources)
     for v in dag.order:
         if v in sources:
-            maps[v] = (1, 0 if units else dag.weight[v])
+            maps[v] = (1, 0 if units else dag.weight[v], 0)
             continue
-        parts = [(maps[u][0], maps[u][1] + unit) if units else maps[u]
-                 for u, unit in dag.preds[v] if count[u]]
-        merged = _merge(parts, bits)
-        if merged is not None:
-            maps[v] = merged if units else (merged[0], merged[1] + dag.weight[v])
+        parts = [(maps[u][0], maps[u][1] + unit, maps[u][2]) if units else maps[u]
+                 for u, unit in dag.preds[v] if u in reached]
+        if parts:
+            digits, off, scale = parts[0] if len(parts) == 1 else \
+                _merge(parts, width, bits[v])
+            maps[v] = (digits, off if units else off + dag.weight[v], scale)
         for u, _ in dag.preds[v]:
             left[u] -= 1
             if not left[u] and u not in keep:
                 maps.pop(u, None)
-    total = _merge([maps[s] for s in dag.sinks if s in maps], bits)
-    return _unpack(total, bits)
-
-
-def _merge(parts: list[Packed], bits: int) -> Packed | None:
-    """Add length→count maps given as (digits, offset) pairs.
-
-    >>> _merge([(1, 2), (1, 0)], 8)  # one path of length 2, one of length 0
-    (65537, 0)
-    """
-    if not parts:
+    ends = [maps[s] for s in dag.sinks if s in maps]
+    if not ends:
         return None
-    if len(parts) == 1:
-        return parts[0]
-    low = min(off for _, off in parts)
-    total = 0
-    for digits, off in parts:
-        total += digits << (bits * (off - low))
-    return total, low
+    return ends[0] if len(ends) == 1 else _merge(ends, width, counts.paths.bit_length())
 
 
-def _unpack(packed: Packed | None, bits: int) -> dict[int, int]:
-    """(digits, offset) → {length: count} for the non-zero digits.
+def _merge(parts: list[Packed], width: int, bits: int) -> Packed:
+    """Add length→count maps whose total count has ``bits`` bits.
 
-    >>> _unpack((65537, 3), 8)
+    The sum gets the smallest scale at which that total fits one ``width``-byte digit,
+    so no digit overflows; a map of a smaller scale is divided down to it first
+    (:func:`_rescale`), and one more than ``width`` bytes smaller is left out, being
+    below the last digit. With :func:`_exact_width` digits the scale stays 0: exact.
+
+    >>> _merge([(1, 2, 0), (1, 0, 0)], 1, 2)  # one path of length 2, one of length 0
+    (65537, 0, 0)
+    >>> _merge([(0x8000, 5, 0), (0x8000, 5, 0)], 2, 17)  # 2^16 paths of length 5
+    (256, 5, 1)
+    """
+    scale = max(0, (bits - 8 * width + 7) // 8)
+    kept: list[tuple[int, int]] = []
+    for digits, off, have in parts:
+        if have < scale:
+            if scale - have >= width:
+                continue
+            digits, off = _rescale(digits, off, scale - have, width)
+        if digits:
+            kept.append((digits, off))
+    if not kept:  # every count rounded away (only with digits far too narrow)
+        return 0, min(off for _, off, _ in parts), scale
+    low = min(off for _, off in kept)
+    step = 8 * width
+    total = -1
+    for digits, off in kept:
+        if off != low:
+            digits <<= step * (off - low)
+        total = digits if total < 0 else total + digits
+    if scale and not total & ((1 << step) - 1):  # the lowest lengths rounded away
+        total, low = _trim(total, low, width)
+    return total, low, scale
+
+
+def _rescale(digits: int, off: int, by: int, width: int) -> tuple[int, int]:
+    """Divide every ``width``-byte digit by 256^``by`` (rounding down), dropping the
+    digits that become 0 at the low end.
+
+    >>> _rescale(0x0300_0102, 7, 1, 2)  # digits 0x0102, 0x0300 -> 0x01, 0x03
+    (196609, 7)
+    >>> _rescale(0x0300_0002, 7, 1, 2)  # the first digit rounds away
+    (3, 8)
+    """
+    slots = -(-digits.bit_length() // (8 * width))
+    data = digits.to_bytes(slots * width, "little")
+    out = bytearray(len(data))
+    for j in range(width - by):
+        out[j::width] = data[j + by::width]
+    return _trim(int.from_bytes(out, "little"), off, width)
+
+
+def _trim(digits: int, off: int, width: int) -> tuple[int, int]:
+    """Drop zero digits at the low end (moving the offset).
+
+    >>> _trim(0x0500_0000, 0, 2)
+    (1280, 1)
+    """
+    if not digits:
+        return 0, off
+    zeros = ((digits & -digits).bit_length() - 1) // (8 * width)
+    return digits >> (8 * width * zeros), off + zeros
+
+
+def _unpack(packed: Packed | None, width: int) -> dict[int, int]:
+    """(digits, offset, scale) → {length: digit} for the non-zero digits (exact counts
+    when the scale is 0).
+
+    >>> _unpack((65537, 3, 0), 1)
     {3: 1, 5: 1}
     """
     if packed is None or not packed[0]:
         return {}
-    digits, off = packed
-    width = bits // 8
-    slots = (digits.bit_length() + bits - 1) // bits
+    digits, off, _ = packed
+    slots = -(-digits.bit_length() // (8 * width))
     data = digits.to_bytes(slots * width, "little")
     out: dict[int, int] = {}
     for i in range(slots):
@@ -385,14 +556,37 @@ def _unpack(packed: Packed | None, bits: int) -> dict[int, int]:
     return out
 
 
-def _digit_bits(counts: PathCounts) -> int:
-    """Bits per digit: enough for the largest count at any node, a multiple of 8.
+def _shares(packed: Packed | None) -> dict[int, float]:
+    """An approximate map as the share of paths at each length (floats summing to 1).
 
-    >>> _digit_bits(PathCounts({0: 1, 1: 300}, {}, {}, [1]))
-    16
+    >>> _shares((3 << 64 | 1, 4, 7))  # 8-byte digits 1 and 3 (times 256^7)
+    {4: 0.25, 5: 0.75}
     """
-    need = max(counts.count.values(), default=1).bit_length()
-    return max(8, (need + 7) // 8 * 8)
+    table = _unpack(packed, APPROX_WIDTH)
+    total = sum(table.values())
+    return {k: c / total for k, c in table.items()} if total else {}
+
+
+def _distributions(dag: SignalDag, counts: PathCounts, budget: int = EXACT_BUDGET
+                   ) -> tuple[dict[int, float], dict[int, float], bool]:
+    """Both path-length distributions, in weighted layers and in units, and whether
+    they are exact: exact counts when :func:`exact_cost` is within ``budget``, else
+    the share of paths at each length, computed with 64-bit digits.
+
+    >>> import resgraph
+    >>> arch = resgraph.loads("network n() { input x[4]\\n x -> residual { linear(4) } * 2 }")
+    >>> dag = SignalDag.of(arch.graph)
+    >>> _distributions(dag, PathCounts.of(dag))
+    ({0: 1, 1: 2, 2: 1}, {0: 1, 1: 2, 2: 1}, True)
+    """
+    width = _exact_width(counts)
+    if width <= APPROX_WIDTH or exact_cost(dag, counts) <= budget:
+        lengths: dict[int, float] = dict(_unpack(_distribution(dag, counts, width, False),
+                                                 width))
+        units: dict[int, float] = dict(_unpack(_distribution(dag, counts, width, True), width))
+        return lengths, units, True
+    return (_shares(_distribution(dag, counts, APPROX_WIDTH, False)),
+            _shares(_distribution(dag, counts, APPROX_WIDTH, True)), False)
 
 
 # ---------------------------------------------------------------- connections
@@ -407,34 +601,44 @@ def connections(arch: Architecture) -> list[Connection]:
     >>> [(c.kind, c.source, c.target, c.span, c.shortcut) for c in connections(arch)]
     [('residual', 'x', 'add_0', 1, 'identity')]
     """
-    return _connections(arch, SignalDag.of(arch.graph))
+    dag = SignalDag.of(arch.graph)
+    return _connections(arch, dag, PathCounts.of(dag, lean=True))
 
 
-def _connections(arch: Architecture, dag: SignalDag) -> list[Connection]:
+def _connections(arch: Architecture, dag: SignalDag, counts: PathCounts) -> list[Connection]:
     g = arch.graph
+    node = dict(g.nodes(data=True))
     out: list[Connection] = []
     ends: list[tuple[int, int, int]] = []  # (origin, u, v) of each connection
+    starts: dict[int, tuple[int, int]] = {}  # u -> (origin, first shortcut node or -1)
     for v in dag.order:
-        if g.nodes[v]["op"] not in MERGE_OPS:
+        if node[v]["op"] not in MERGE_OPS:
             continue
         readers = dag.succs[v]
-        into = g.nodes[readers[0]]["path"] if len(readers) == 1 else None
+        into = node[readers[0]]["path"] if len(readers) == 1 else None
+        target = node[v]["path"]
         for u, e in g.pred[v].items():
             kind = e["kind"]
             if kind not in CONNECTIONS:
                 continue
-            origin, first = u, v
-            while _is_shortcut(arch, origin) and dag.preds[origin]:
-                origin, first = dag.preds[origin][0][0], origin
+            found = starts.get(u)
+            if found is None:
+                origin, first = u, -1  # -1: u is no shortcut, so the first node is v
+                while _is_shortcut(arch, origin) and dag.preds[origin]:
+                    origin, first = dag.preds[origin][0][0], origin
+                found = starts[u] = (origin, first)
+            origin, first = found
+            if first < 0:
+                first = v
             shortcut = None
             if kind in SHORTCUT_KINDS:
                 shortcut = "identity" if origin == u else (
-                    "pad" if g.nodes[first]["op"] == "pad" else "projection")
+                    "pad" if node[first]["op"] == "pad" else "projection")
             out.append(Connection(
-                source=g.nodes[origin]["path"], target=g.nodes[v]["path"], kind=kind,
+                source=node[origin]["path"], target=target, kind=kind,
                 span=None, reach=CONNECTIONS[kind].reach, shortcut=shortcut, into=into))
             ends.append((origin, u, v))
-    for conn, span in zip(out, _spans(dag, ends)):
+    for conn, span in zip(out, _spans(dag, counts, ends)):
         conn.span = span
     return out
 
@@ -446,27 +650,101 @@ def _is_shortcut(arch: Architecture, n: int) -> bool:
     return node["op"] == "pad" or (bool(scope) and arch.scopes[scope[-1]].kind == "shortcut")
 
 
-def _spans(dag: SignalDag, ends: list[tuple[int, int, int]]) -> list[int | None]:
+def _spans(dag: SignalDag, counts: PathCounts, ends: list[tuple[int, int, int]]
+           ) -> list[int | None]:
     """The span of each connection (origin, u, v), u → v being its last edge.
 
     The span is the longest path from ``origin`` into ``v`` through another input
     ``p`` of ``v``: max over p ≠ u of (weighted layers after ``origin`` up to and with p).
-    Shortcut nodes lead only to their merge, so no such path goes through them. One
-    longest-path pass per origin serves all its connections (a dense layer's output
-    enters every later concat of its group).
+    Shortcut nodes lead only to their merge, so no such path goes through them.
+
+    Most spans follow from the count pass: no path from ``origin`` to ``p`` is longer
+    than ``longest[p] - longest[origin]``, and a path that long exists when ``p`` is
+    reached from ``origin`` along *tight* edges (q → r with longest[r] = longest[q] +
+    weight[r]: edges on a longest path from the inputs). So the inputs of ``v`` are tried
+    from the largest ``longest`` down: one that ``origin`` cannot reach (placed before
+    it, or with a smaller ``longest``) is skipped, and the first other one settles the
+    span if it is tightly reached. Otherwise one longest-path pass per origin serves all
+    its connections. A dense group of L layers has about L²/2 connections; the bound
+    makes their spans O(L²) work instead of O(L³).
     """
-    pos = {n: i for i, n in enumerate(dag.order)}
+    spans: list[int | None] = [None] * len(ends)
     by_origin: dict[int, list[int]] = {}
     for i, (origin, _, _) in enumerate(ends):
         by_origin.setdefault(origin, []).append(i)
-    spans: list[int | None] = [None] * len(ends)
+    pos = {n: i for i, n in enumerate(dag.order)}
+    longest = counts.longest
+    inputs: dict[int, tuple[list[int], list[int]]] = {}
+    tight: dict[int, list[int]] = {}
     for origin, indices in by_origin.items():
-        dist = _longest_from(dag, pos, origin, max(pos[ends[i][2]] for i in indices))
+        limit = max(pos[ends[i][2]] for i in indices)
+        top = longest.get(origin)
+        reach = _tight_reach(dag, longest, pos, tight, origin, limit) if top is not None \
+            else set()
+        at = pos[origin]
+        dist: dict[int, int] | None = None
         for i in indices:
             _, u, v = ends[i]
-            alternatives = [dist[p] for p, _ in dag.preds[v] if p != u and p in dist]
-            spans[i] = max(alternatives) if alternatives else None
+            settled = top is not None
+            span = None
+            if settled:
+                assert top is not None
+                if v not in inputs:
+                    inputs[v] = _sorted_inputs(dag, longest, pos, v)
+                order, next_class = inputs[v]
+                k = 0
+                while k < len(order):
+                    p = order[k]
+                    if longest[p] < top:
+                        break
+                    if p == u:
+                        k += 1
+                    elif pos[p] < at:  # the rest of this class lies before origin too
+                        k = next_class[k]
+                    else:
+                        settled = p in reach
+                        span = longest[p] - top if settled else None
+                        break
+            if not settled:
+                if dist is None:
+                    dist = _longest_from(dag, pos, origin, limit)
+                alternatives = [dist[p] for p, _ in dag.preds[v] if p != u and p in dist]
+                span = max(alternatives) if alternatives else None
+            spans[i] = span
     return spans
+
+
+def _sorted_inputs(dag: SignalDag, longest: dict[int, int], pos: dict[int, int], v: int
+                   ) -> tuple[list[int], list[int]]:
+    """The reached inputs of ``v`` by ``longest`` then position, both descending, and
+    for each index the index where the next smaller ``longest`` begins."""
+    order = sorted((p for p, _ in dag.preds[v] if p in longest),
+                   key=lambda p: (longest[p], pos[p]), reverse=True)
+    next_class = [len(order)] * len(order)
+    for i in range(len(order) - 2, -1, -1):
+        same = longest[order[i]] == longest[order[i + 1]]
+        next_class[i] = next_class[i + 1] if same else i + 1
+    return order, next_class
+
+
+def _tight_reach(dag: SignalDag, longest: dict[int, int], pos: dict[int, int],
+                 tight: dict[int, list[int]], origin: int, limit: int) -> set[int]:
+    """The nodes reached from ``origin`` along tight edges, up to topological position
+    ``limit``; ``tight`` caches each node's tight successors."""
+    weight = dag.weight
+    seen = {origin}
+    todo = [origin]
+    while todo:
+        q = todo.pop()
+        after = tight.get(q)
+        if after is None:
+            have = longest[q]
+            after = tight[q] = [r for r in dag.succs[q] if longest.get(r) == have + weight[r]]
+        for r in after:
+            if r not in seen and pos[r] <= limit:
+                seen.add(r)
+                todo.append(r)
+    return seen
 
 
 def _longest_from(dag: SignalDag, pos: dict[int, int], origin: int, limit: int
@@ -578,7 +856,8 @@ def _through(dag: SignalDag, nodes: list[int], sinks: set[int]) -> tuple[int, in
 
 
 @no_gc()
-def analyze(arch: Architecture, *, distributions: bool = True) -> Analysis:
+def analyze(arch: Architecture, *, distributions: bool = True,
+            budget: int = EXACT_BUDGET) -> Analysis:
     """Analyse ``arch``: exact paths, depth, path-length distributions, params and MACs.
 
     One :class:`SignalDag` and one count pass serve every figure.
@@ -588,10 +867,17 @@ def analyze(arch: Architecture, *, distributions: bool = True) -> Analysis:
     arch
         A loaded network (:func:`resgraph.load`).
     distributions
-        Compute ``path_lengths`` and ``unit_path_lengths`` (the default). Their size
-        grows as (depth × bits of the path count), so for networks of many thousands of
-        units, ``False`` keeps the analysis linear in the size of the network and leaves
-        both maps empty.
+        Compute ``path_lengths`` and ``unit_path_lengths`` (the default); ``False``
+        leaves both maps empty.
+    budget
+        Exact distributions cost up to O(n³) bits for n units in series (n lengths
+        whose counts have up to n bits, merged n times). When their estimated cost
+        (:func:`exact_cost`) is over ``budget``, they are computed in floating point
+        instead, as the share of paths at each length (64-bit digits, about 16
+        significant digits at each node's most common lengths; shares below about
+        1e-17 of a node's paths are rounded away), and ``path_lengths_exact`` is False.
+        This happens only for networks of more than 2^64 paths: 8,000 residual units
+        take a fraction of a second instead of minutes.
 
     Returns
     -------
@@ -607,13 +893,12 @@ def analyze(arch: Architecture, *, distributions: bool = True) -> Analysis:
     """
     g = arch.graph
     dag = SignalDag.of(g)
-    counts = PathCounts.of(dag)
-    lengths: dict[int, int] = {}
-    units: dict[int, int] = {}
+    counts = PathCounts.of(dag, lean=True)
+    lengths: dict[int, float] = {}
+    units: dict[int, float] = {}
+    exact = True
     if distributions:
-        bits = _digit_bits(counts)
-        lengths = _distribution(dag, counts, bits, units=False)
-        units = _distribution(dag, counts, bits, units=True)
+        lengths, units, exact = _distributions(dag, counts, budget)
     params = sum(d["params"] for _, d in g.nodes(data=True))
     edges = dict.fromkeys(EDGE_KINDS, 0)
     kind: str
@@ -628,4 +913,5 @@ def analyze(arch: Architecture, *, distributions: bool = True) -> Analysis:
         inputs={k: list(v) for k, v in arch.inputs.items()},
         outputs={k: list(v) for k, v in arch.outputs.items()},
         unit_path_lengths={str(k): v for k, v in sorted(units.items())},
-        connections=_connections(arch, dag), blocks=_blocks(arch, dag), file=arch.file)
+        connections=_connections(arch, dag, counts), blocks=_blocks(arch, dag), file=arch.file,
+        path_lengths_exact=exact)

@@ -30,7 +30,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from resgraph.analyze import Analysis, Connection
 from resgraph.errors import ResgraphError
@@ -163,13 +163,37 @@ def summary(rep: Analysis, units: bool = False) -> str:
     table = rep.lengths(units)
     if table or rep.paths == 0:
         what = "units (residual/highway/dense units traversed)" if units else "weighted layers"
-        lines += ["", f"path lengths in {what}: {len(table):,} distinct, "
-                      f"mean {_mean(table, rep.paths):.2f}", *histogram(table, rep.paths)]
+        if rep.path_lengths_exact:
+            lines += ["", f"path lengths in {what}: {len(table):,} distinct, "
+                          f"mean {_mean(table, rep.paths):.2f}", *histogram(table, rep.paths)]
+        else:
+            lines += ["", f"path lengths in {what}, approximate (floating point; too many "
+                          f"paths to count each length exactly): {len(table):,} distinct, "
+                          f"mean {_mean(table, 1):.2f}",
+                      *histogram(table, 1, counts=lambda share: approx_count(rep.paths, share))]
     return "\n".join(lines)
 
 
-def _mean(table: dict[int, int], total: int) -> float:
+def _mean(table: dict[int, float], total: float) -> float:
     return sum(k * c for k, c in table.items()) / total if total else 0.0
+
+
+def approx_count(paths: int, share: float) -> str:
+    """About ``share × paths`` paths, short like :func:`resgraph.util.exact_count`.
+
+    >>> approx_count(2 ** 100, 0.25), approx_count(1000, 0.5), approx_count(10, 0.0)
+    ('~3.169e29', '~500', '0')
+    """
+    if share <= 0 or paths <= 0:
+        return "0"
+    exp10 = math.log10(paths) + math.log10(share)  # log10 takes ints of any size
+    if exp10 < 12:
+        return f"~{round(10 ** exp10):,}"
+    e = math.floor(exp10)
+    text = f"{10 ** (exp10 - e):.3f}"
+    if text == "10.000":
+        text, e = "1.000", e + 1
+    return f"~{text}e{e}"
 
 
 def _connection_lines(conns: list[Connection]) -> list[str]:
@@ -213,7 +237,7 @@ def block_table(rep: Analysis) -> str:
     return "\n".join([fmt(head), *map(fmt, rows)])
 
 
-def _bins(table: dict[int, int], rows: int) -> list[tuple[int, int, int]]:
+def _bins(table: dict[int, float], rows: int) -> list[tuple[int, int, float]]:
     """Group a length→count map into at most ``rows`` (first, last, count) bins.
 
     Bins are whole multiples of the step between lengths, so that a distribution on
@@ -230,15 +254,18 @@ def _bins(table: dict[int, int], rows: int) -> list[tuple[int, int, int]]:
         step = math.gcd(step, k - keys[0])
     slots = (keys[-1] - keys[0]) // step + 1
     size = -(-slots // rows) * step
-    grouped: dict[int, int] = {}
+    grouped: dict[int, float] = {}
     for k in keys:
         start = keys[0] + (k - keys[0]) // size * size
         grouped[start] = grouped.get(start, 0) + table[k]
     return [(lo, min(lo + size - step, keys[-1]), c) for lo, c in sorted(grouped.items())]
 
 
-def histogram(table: dict[int, int], total: int, rows: int = 20, width: int = 40) -> list[str]:
-    """A text histogram of a length→count map, binned to at most ``rows`` rows.
+def histogram(table: dict[int, float], total: float, rows: int = 20, width: int = 40,
+              counts: Callable[[float], str] | None = None) -> list[str]:
+    """A text histogram of a length→count map, binned to at most ``rows`` rows;
+    ``counts`` writes the paths column (default :func:`resgraph.util.exact_count`; a map
+    of shares passes ``total=1`` and a ``counts`` that turns a share into paths).
 
     >>> print("\\n".join(histogram({2: 1, 4: 2, 6: 1}, 4, width=8)))
       length  paths   share
@@ -250,7 +277,8 @@ def histogram(table: dict[int, int], total: int, rows: int = 20, width: int = 40
         return ["  (no signal path)"]
     bins = _bins(table, rows)
     top = max(c for _, _, c in bins)
-    cells = [(str(lo) if lo == hi else f"{lo}-{hi}", exact_count(c), c) for lo, hi, c in bins]
+    show = counts or (lambda c: exact_count(int(c)))
+    cells = [(str(lo) if lo == hi else f"{lo}-{hi}", show(c), c) for lo, hi, c in bins]
     wl = max(6, *(len(label) for label, _, _ in cells))
     wc = max(5, *(len(text) for _, text, _ in cells))
     lines = [f"  {'length':>{wl}}  {'paths':>{wc}}   share"]
@@ -278,10 +306,10 @@ def plot(rep: Analysis, path: str, units: bool = False) -> None:
         raise ResgraphError("RG601", "--plot needs matplotlib, which is not installed; "
                             "install it with: pip install 'resgraph[plot]' "
                             "(or pip install matplotlib)") from None
-    table = rep.lengths(units)
+    table = rep.shares(units)  # exact or approximate alike
     fig, ax = plt.subplots(figsize=(8, 4.5))
     xs = sorted(table)
-    shares = [100 * table[k] / rep.paths for k in xs]
+    shares = [100 * table[k] for k in xs]
     dense_bars = len(xs) > 60  # thin bars alias: draw them touching, without edges
     ax.bar(xs, shares, width=1.0 if dense_bars else 0.8, linewidth=0, color="#4c72b0")
     ax.set_xlabel("path length (" + ("units" if units else "weighted layers") + ")")

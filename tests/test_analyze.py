@@ -331,9 +331,9 @@ def test_analyze_builds_one_dag_and_one_count_pass(monkeypatch: pytest.MonkeyPat
     calls: list[str] = []
 
     def counted(name: str, of: Any) -> Any:
-        def call(*args: Any) -> Any:
+        def call(*args: Any, **kwargs: Any) -> Any:
             calls.append(name)
-            return of(*args)
+            return of(*args, **kwargs)
         return call
 
     for cls in (an.SignalDag, an.PathCounts):
