@@ -16,6 +16,7 @@ through the kind registry; names by :mod:`resgraph.elaborate.naming`.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +40,10 @@ from resgraph.util import shape_text
 DTYPES: dict[str, Dtype] = {"float": "float", "long": "long", "int": "long"}
 
 Input = tuple[int, str, int]
+
+ORDER_GAP = 1 << 64
+"""Room between the places of consecutive nodes in :meth:`Elaborator.position`, for the
+nodes that edge statements insert."""
 """An input of a new node: (source node, edge kind, unit flag), in port order."""
 
 
@@ -59,6 +64,9 @@ class Elaborator:
     graph: nx.DiGraph = field(default_factory=nx.DiGraph)
     names: NameTable = field(default_factory=NameTable)
     queried: set[int] = field(default_factory=set)
+    order: dict[int, int] = field(default_factory=dict)
+    """Node → its place in a topological order, for the nodes that edge statements placed
+    (every other node's place is ``id * ORDER_GAP``); see :meth:`reshape`."""
     merge_in: dict[int, int] = field(default_factory=dict)
     """Node → the merge node that edge statements built in front of it."""
     merge_kind: dict[int, tuple[str, str]] = field(default_factory=dict)
@@ -381,23 +389,88 @@ class Elaborator:
     # ------------------------------------------------------------ shapes after edges
 
     def reshape(self, start: int, span: Span) -> None:
-        """Re-infer shapes below ``start`` after an edge statement changed its inputs."""
+        """Re-infer shapes below ``start`` (the merge node an edge statement built or fed)
+        after the edge changed its inputs.
+
+        Only nodes with an input whose shape changed are visited, through a heap keyed
+        by each node's place in a topological order (:meth:`place`): a node is
+        re-inferred once, after all its changed inputs, and the walk stops where shapes
+        stop changing. So an edge near the top of a long chain costs as much as the
+        shapes it changes, not the length of the chain. Changing the shape of a node
+        whose shape an expression already used is RG413.
+        """
         g = self.graph
-        changed = {start}
+        self.place(start)
+        where = self.position
         g.nodes[start]["shape"] = self.shape_of(start, span)
-        if not any(self.shape_of(s, span) != g.nodes[s]["shape"] for s in g.successors(start)):
-            return
-        for n in nx.topological_sort(g.subgraph(nx.descendants(g, start))):
-            if not any(p in changed for p in g.predecessors(n)):
-                continue
+        heap = [(where(s), s) for s in g.successors(start)]
+        heapq.heapify(heap)
+        queued = {s for _, s in heap}
+        while heap:
+            _, n = heapq.heappop(heap)
             new = self.shape_of(n, span)
-            if new != g.nodes[n]["shape"]:
-                if n in self.queried:
-                    raise ResgraphError("RG413", "this edge changes the shape of a node whose "
-                                        "shape an expression already used; put the edge "
-                                        "statement before the shape query", span)
-                g.nodes[n]["shape"] = new
-                changed.add(n)
+            if new == g.nodes[n]["shape"]:
+                continue
+            if n in self.queried:
+                raise ResgraphError("RG413", "this edge changes the shape of a node whose "
+                                    "shape an expression already used; put the edge "
+                                    "statement before the shape query", span)
+            g.nodes[n]["shape"] = new
+            for s in g.successors(n):
+                if s not in queued:
+                    queued.add(s)
+                    heapq.heappush(heap, (where(s), s))
+
+    def position(self, n: int) -> int:
+        """Node ``n``'s place in a topological order of the graph (see :meth:`place`).
+
+        Nodes are made after their inputs, so a node's id gives its place (spread out
+        by ``ORDER_GAP``), except where an edge statement put new nodes in front of older
+        ones: those are in :attr:`order`.
+        """
+        return self.order.get(n, n * ORDER_GAP)
+
+    def place(self, m: int) -> None:
+        """Give the merge node ``m`` and the nodes just built to feed it places in front
+        of ``m``'s readers, keeping :meth:`position` topological.
+
+        The nodes to move are ``m`` and every node upstream of it placed at or after its
+        first reader (its new feed nodes, and, for an edge from a node made later than
+        its target, that node and its ancestors made since). They go, in topological
+        order, into the gap between their other inputs and that reader; when the gap is
+        used up, every node gets a fresh place from a topological sort.
+        """
+        g = self.graph
+        where = self.position
+        readers = list(g.successors(m))
+        if not readers:
+            return
+        lo = min(where(r) for r in readers)
+        moved = {m}
+        todo = [m]
+        while todo:
+            for p in g.predecessors(todo.pop()):
+                if p not in moved and where(p) >= lo:
+                    moved.add(p)
+                    todo.append(p)
+        hi = max((where(p) for n in moved for p in g.predecessors(n) if p not in moved),
+                 default=-ORDER_GAP)
+        step = min((lo - hi) // (len(moved) + 1), ORDER_GAP >> 16)
+        if step < 1:
+            self.order = {n: i * ORDER_GAP for i, n in enumerate(nx.topological_sort(g))}
+            return
+        left = {n: sum(p in moved for p in g.predecessors(n)) for n in moved}
+        ready = sorted(n for n, k in left.items() if not k)
+        at = hi
+        while ready:
+            n = ready.pop()
+            at += step
+            self.order[n] = at
+            for s in g.successors(n):
+                if s in moved:
+                    left[s] -= 1
+                    if not left[s]:
+                        ready.append(s)
 
     def shape_of(self, n: int, span: Span | None = None) -> tuple[int, ...]:
         """Node ``n``'s shape inferred again from its inputs' current shapes."""
