@@ -364,6 +364,9 @@ def _syntax_error(exc: UnexpectedInput, text: str, file: str) -> ResgraphError:
     if isinstance(exc, UnexpectedCharacters):
         pos = exc.pos_in_stream
         ch = text[pos] if pos is not None and pos < len(text) else "?"
+        if ch.isdigit() and not ch.isascii():
+            return ResgraphError("RG002", f"non-ASCII digit {ch!r} (U+{ord(ch):04X}); numbers "
+                                 "use the digits 0-9", Span(file, line, col, line, col + 1))
         hint = " (strings use double quotes; no Python is evaluated)" if ch == "'" else ""
         return ResgraphError("RG002", f"unexpected character {ch!r}{hint}",
                              Span(file, line, col, line, col + 1))

@@ -485,7 +485,7 @@ def compile_package(arch: Architecture, output: str | os.PathLike[str], *, sourc
     out = Path(raw)
     gm = compile_arch(arch, device="cpu")
     name = package_class_name(arch.name)
-    write_package(gm, out, name, source=source, config=package_config(arch, source),
+    write_package(gm, out, arch.name, source=source, config=package_config(arch, source),
                   force=force)
     hint = f"from {out.name} import {name}" if out.name.isidentifier() else \
         f"import it under a name that is a Python identifier, then use class {name}"
