@@ -698,3 +698,21 @@ def test_item_7_a_file_that_becomes_a_fifo_after_the_check_never_blocks(
     proc = subprocess.run([sys.executable, "-c", _USE_RACE], cwd=tmp_path, text=True, env=env,
                           capture_output=True, timeout=20)
     assert "RG006" in proc.stdout and "not a regular file" in proc.stdout
+
+
+# ---- follow-ups: the digit message, one class name per package (issue 11 items 9, 10)
+
+
+def test_item_10_a_non_ascii_digit_is_named_with_its_code_point() -> None:
+    err = _error("network n() {\n  input x[4]\n  x -> linear(١٠)\n}")
+    assert (err.code, err.line, err.column) == ("RG002", 3, 15)
+    assert "non-ASCII digit '١' (U+0661)" in err.message
+
+
+def test_item_9_the_package_class_is_the_name_the_compile_log_gives(tmp_path: Path) -> None:
+    src = tmp_path / "u.rg"
+    src.write_text("network _x() {\n  input x[4]\n  x -> linear(2)\n}\n")
+    proc = subprocess.run([sys.executable, "-m", "resgraph", "compile", str(src), "-o",
+                           str(tmp_path / "pkg")], capture_output=True, text=True, check=True)
+    assert "from pkg import _x_net" in proc.stdout
+    assert "\nclass _x_net(" in (tmp_path / "pkg" / "module.py").read_text()
