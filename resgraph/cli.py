@@ -74,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shapes", action="store_true", help="label edges with tensor shapes")
     p.add_argument("--params", action="store_true", help="show parameter counts on nodes")
     p.add_argument("--rankdir", choices=("TB", "LR"), default="TB", help="layout direction")
+    p.add_argument("--dot-memory", type=int, default=4096, metavar="MIB",
+                   help="memory the 'dot' program may use, in MiB (default 4,096)")
 
     p = sub.add_parser("compile", help="write a standalone PyTorch package (GraphModule)")
     _common(p)
@@ -202,7 +204,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return render_main(arch, output=args.output, collapse=args.collapse,
                                depth=args.depth, shapes=args.shapes, params=args.params,
-                               rankdir=args.rankdir)
+                               rankdir=args.rankdir, dot_memory=args.dot_memory)
         if args.command == "compile":
             from resgraph.lower import compile_package
 

@@ -16,10 +16,17 @@ what is drawn (collapsing runs of identical blocks, opening scopes to ``depth``)
     label edges with tensor shapes; add parameter counts to nodes and clusters.
 ``rankdir``
     ``"TB"`` (default, top to bottom) or ``"LR"``.
+``dot_memory``
+    the memory ``dot`` may use, in MiB (default 4,096); it also has 120 s.
 
 ``.dot`` and ``.mmd`` need no ``dot`` program. Without it an image format writes the
-``.dot`` beside the requested file and raises ``ResgraphError`` ``RG601``. torch is
-never imported here.
+``.dot`` beside the requested file and raises ``ResgraphError`` ``RG601``. Bounds:
+``dot`` runs under a memory limit (``dot_memory``) and a time limit (``DOT_TIMEOUT``);
+a diagram with more than ``MAX_DOT_NODES`` nodes, ``MAX_DOT_EDGES`` edges or
+``MAX_DOT_CLUSTERS`` boxes around blocks is refused (``RG605``) before ``dot`` runs,
+since laying it out would take more than that (dot needs gigabytes for 10,000 blocks,
+and crashes on a chain of 40,000 nodes). Every file is written whole or not at all
+(:func:`resgraph.util.atomic_write`). torch is never imported here.
 
 >>> import resgraph
 >>> arch = resgraph.load("examples/resnet18.rg")
@@ -32,7 +39,9 @@ never imported here.
 from __future__ import annotations
 
 import shutil
+import signal
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
@@ -42,12 +51,16 @@ from resgraph.ir import Architecture
 from resgraph.render.dot import to_digraph
 from resgraph.render.mermaid import to_mermaid_text
 from resgraph.render.view import View, build_view
-from resgraph.util import short_count
+from resgraph.util import atomic_write, short_count
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
 FORMATS = (*IMAGE_FORMATS, "dot", "mmd")
 LARGE_EDGES = 300  # above this many edges, dot gets bounded layout effort
 DOT_TIMEOUT = 120  # seconds; a layout that takes longer is an error, never a hang
+DOT_MEMORY = 4096  # MiB of address space for dot by default (the dot_memory option)
+MAX_DOT_NODES = 10_000  # larger diagrams are refused before dot runs (RG605) ...
+MAX_DOT_EDGES = 20_000
+MAX_DOT_CLUSTERS = 2_000  # ... clusters cost dot most: 4,000 took 32 s and 1.5 GB
 
 
 @dataclass(frozen=True)
@@ -59,6 +72,7 @@ class RenderOptions:
     shapes: bool = False
     params: bool = False
     rankdir: str = "TB"
+    dot_memory: int = DOT_MEMORY
 
     @classmethod
     def from_kwargs(cls, options: dict[str, Any]) -> RenderOptions:
@@ -78,6 +92,10 @@ class RenderOptions:
                                 f"{opts.depth!r}")
         if opts.rankdir not in ("TB", "LR"):
             raise ResgraphError("RG603", f"rankdir must be TB or LR, got {opts.rankdir!r}")
+        if isinstance(opts.dot_memory, bool) or not isinstance(opts.dot_memory, int) \
+                or opts.dot_memory < 64:
+            raise ResgraphError("RG603", f"dot's memory limit must be a whole number of MiB "
+                                f">= 64, got {opts.dot_memory!r}")
         return opts
 
 
@@ -122,7 +140,92 @@ def _missing_error(what: str, fallback: str | None = None) -> ResgraphError:
                          f"install it with: apt-get install graphviz{wrote}")
 
 
+def smaller(view: View, opts: RenderOptions) -> str:
+    """How to draw less: collapsed (unless it already is), less deep, or not as an image.
+
+    >>> import resgraph
+    >>> arch = resgraph.load("examples/resnet18.rg")
+    >>> smaller(view_of(arch, RenderOptions(collapse=True)), RenderOptions(collapse=True))
+    'draw it less deep (--depth 1) or write .dot / .mmd instead'
+    """
+    ways = [] if view.collapsed else ["collapsed (--collapse)"]
+    if opts.depth is None or opts.depth > 1:
+        ways.append("less deep (--depth 1)")
+    elif opts.depth == 1:
+        ways.append("less deep (--depth 0)")
+    draw = f"draw it {' or '.join(ways)} or " if ways else ""
+    return f"{draw}write .dot / .mmd instead"
+
+
+def check_drawable(view: View, opts: RenderOptions) -> None:
+    """Refuse (``RG605``) a view too large for ``dot`` to lay out within its limits.
+
+    >>> import resgraph
+    >>> arch = resgraph.loads("network n() { input x[8]\\n x -> (linear(8) -> relu) * 2500 }")
+    >>> try:
+    ...     check_drawable(view_of(arch, RenderOptions(collapse=False)), RenderOptions())
+    ... except ResgraphError as exc:
+    ...     print(exc.code, exc.message)
+    RG605 the diagram has 5,001 nodes, 5,000 edges and 2,500 boxes around blocks, more than \
+dot can lay out (at most 10,000 nodes, 20,000 edges and 2,000 boxes); draw it collapsed \
+(--collapse) or less deep (--depth 1) or write .dot / .mmd instead
+    """
+    nodes, edges, clusters = len(view.nodes), len(view.edges), len(view.clusters)
+    if nodes > MAX_DOT_NODES or edges > MAX_DOT_EDGES or clusters > MAX_DOT_CLUSTERS:
+        raise ResgraphError("RG605", f"the diagram has {nodes:,} nodes, {edges:,} edges and "
+                            f"{clusters:,} boxes around blocks, more than dot can lay out (at "
+                            f"most {MAX_DOT_NODES:,} nodes, {MAX_DOT_EDGES:,} edges and "
+                            f"{MAX_DOT_CLUSTERS:,} boxes); {smaller(view, opts)}")
+
+
+def _memory_limit(mib: int) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that limits the child's address space to ``mib`` MiB (None where
+    the platform has no ``resource`` module)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return None
+
+    def limit() -> None:  # runs in the child, between fork and exec
+        try:
+            _, hard = resource.getrlimit(resource.RLIMIT_AS)
+            soft = mib * 2**20
+            if hard != resource.RLIM_INFINITY:
+                soft = min(soft, hard)
+            resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+        except (ValueError, OSError):  # pragma: no cover - a platform without RLIMIT_AS
+            pass
+
+    return limit
+
+
+def dot_failure(returncode: int, stderr: bytes) -> str:
+    """What went wrong with ``dot``: its exit status or the signal that killed it, and its
+    own message (whitespace collapsed, at most 300 characters).
+
+    >>> dot_failure(1, b"Error: <stdin>: syntax error in line 3\\n")
+    "the 'dot' program failed: Error: <stdin>: syntax error in line 3"
+    >>> dot_failure(-11, b"out of memory\\n")
+    "the 'dot' program was killed by SIGSEGV: out of memory"
+    >>> dot_failure(2, b"")
+    "the 'dot' program failed with exit status 2 and no message"
+    """
+    text = " ".join(stderr.decode("utf-8", "replace").split())
+    if len(text) > 300:
+        text = text[:299] + "…"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = f"signal {-returncode}"
+        return f"the 'dot' program was killed by {name}" + (f": {text}" if text else "")
+    if not text:
+        return f"the 'dot' program failed with exit status {returncode} and no message"
+    return f"the 'dot' program failed: {text}"
+
+
 def _image(arch: Architecture, view: View, opts: RenderOptions, fmt: str) -> bytes:
+    check_drawable(view, opts)
     if dot_missing():
         raise _missing_error(fmt)
     digraph = to_digraph(view, rankdir=opts.rankdir, title=_title(arch, view))
@@ -132,14 +235,18 @@ def _image(arch: Architecture, view: View, opts: RenderOptions, fmt: str) -> byt
         digraph.graph_attr.update(mclimit="0.1", nslimit="1", nslimit1="1")
     try:
         done = subprocess.run(["dot", f"-T{fmt}"], input=digraph.source.encode("utf-8"),
-                              capture_output=True, timeout=DOT_TIMEOUT)
+                              capture_output=True, timeout=DOT_TIMEOUT,
+                              preexec_fn=_memory_limit(opts.dot_memory))
     except subprocess.TimeoutExpired:
         raise ResgraphError("RG604", f"the 'dot' program did not finish laying out "
-                            f"{len(view.nodes)} nodes within {DOT_TIMEOUT} s; draw it collapsed "
-                            "(--collapse, --depth 1) or write .dot / .mmd instead") from None
+                            f"{len(view.nodes):,} nodes within {DOT_TIMEOUT} s; "
+                            f"{smaller(view, opts)}") from None
     if done.returncode != 0:
-        raise ResgraphError("RG604", "the 'dot' program failed: "
-                            + done.stderr.decode("utf-8", "replace").strip()[:300])
+        message = dot_failure(done.returncode, done.stderr)
+        if done.returncode < 0 or b"memory" in done.stderr.lower():
+            message += (f" (dot may use {opts.dot_memory:,} MiB: raise it with --dot-memory, "
+                        f"or {smaller(view, opts)})")
+        raise ResgraphError("RG604", message)
     return done.stdout
 
 
@@ -186,18 +293,20 @@ def write(arch: Architecture, path: str, opts: RenderOptions) -> View:
         _save(target, to_mermaid_text(view, rankdir=opts.rankdir).encode("utf-8"))
     elif fmt == "dot":
         _save(target, _dot_source(arch, view, opts).encode("utf-8"))
-    elif dot_missing():
-        fallback = target.with_suffix(".dot")
-        _save(fallback, _dot_source(arch, view, opts).encode("utf-8"))
-        raise _missing_error(path, str(fallback))
     else:
+        check_drawable(view, opts)
+        if dot_missing():
+            fallback = target.with_suffix(".dot")
+            _save(fallback, _dot_source(arch, view, opts).encode("utf-8"))
+            raise _missing_error(path, str(fallback))
         _save(target, _image(arch, view, opts, fmt))
     return view
 
 
 def _save(target: Path, data: bytes) -> None:
+    """Write ``data`` whole or not at all (a failure keeps the old file): ``RG602``."""
     try:
-        target.write_bytes(data)
+        atomic_write(target, data)
     except OSError as exc:
         raise ResgraphError("RG602", f"cannot write the diagram to '{target}': "
                             f"{exc.strerror or exc}") from None
@@ -205,7 +314,7 @@ def _save(target: Path, data: bytes) -> None:
 
 def cli_main(arch: Architecture, *, output: str, collapse: bool | None = None,
              depth: int | None = None, shapes: bool = False, params: bool = False,
-             rankdir: str = "TB") -> int:
+             rankdir: str = "TB", dot_memory: int = DOT_MEMORY) -> int:
     """``resgraph render``: write the diagram to ``output``, print what was drawn, return 0.
 
     >>> import os, tempfile, resgraph
@@ -216,7 +325,8 @@ def cli_main(arch: Architecture, *, output: str, collapse: bool | None = None,
     0
     """
     opts = RenderOptions.from_kwargs({"collapse": collapse, "depth": depth, "shapes": shapes,
-                                      "params": params, "rankdir": rankdir})
+                                      "params": params, "rankdir": rankdir,
+                                      "dot_memory": dot_memory})
     view = write(arch, output, opts)
     how = "collapsed" if view.collapsed else "expanded"
     print(f"wrote {output}: {len(view.nodes)} nodes, {len(view.edges)} edges ({how})")

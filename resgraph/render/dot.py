@@ -23,7 +23,7 @@ import html
 import graphviz
 
 from resgraph.kinds import EDGE_KINDS, Style
-from resgraph.render.view import View, ViewCluster, ViewEdge, ViewNode
+from resgraph.render.view import View, ViewCluster, ViewEdge, ViewNode, printable
 
 FONT = "Helvetica,Arial,sans-serif"
 
@@ -46,15 +46,16 @@ FILL: dict[str, str] = {
 
 
 def html_text(text: str) -> str:
-    """Escape text for an HTML-like Graphviz label (``<``, ``>``, ``&``, quotes).
+    r"""Escape text for an HTML-like Graphviz label (``<``, ``>``, ``&``, quotes; control
+    characters as escapes, :func:`~resgraph.render.view.printable`).
 
     Braces, ``|`` and quotes need no record escaping here: resgraph never uses record
     shapes, and inside an HTML label they are plain characters.
 
-    >>> html_text('foo("a{b}<c>&")')
-    'foo(&quot;a{b}&lt;c&gt;&amp;&quot;)'
+    >>> html_text('foo("a{b}<c>&\x00")')
+    'foo(&quot;a{b}&lt;c&gt;&amp;\\x00&quot;)'
     """
-    return html.escape(text, quote=True)
+    return html.escape(printable(text), quote=True)
 
 
 def html_label(lines: list[str], *, bold: bool = False, size: int = 8) -> str:
@@ -81,7 +82,7 @@ def small_label(lines: list[str], size: int = 8) -> str:
 
 
 def _tooltip(text: str) -> str:
-    return text.replace("\\", "\\\\")
+    return printable(text).replace("\\", "\\\\")
 
 
 def edge_style(style: Style) -> dict[str, str]:
@@ -166,9 +167,12 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "") -> graphviz.
         for node in by_cluster[cid]:
             graph.node(node.id, **node_attrs(node))
         for cluster in children[cid]:
-            with graph.subgraph(name=f"cluster_{cluster.id}") as sub:
-                sub.attr(**cluster_attrs(cluster))
-                fill(sub, cluster.id)
+            # a subgraph of its own, added when full: graphviz's ``with graph.subgraph()``
+            # copies the parent's body each time, quadratic in the number of clusters
+            sub = graphviz.Digraph(f"cluster_{cluster.id}")
+            sub.attr(**cluster_attrs(cluster))
+            fill(sub, cluster.id)
+            graph.subgraph(sub)
 
     fill(dot, None)
     for edge in view.edges:

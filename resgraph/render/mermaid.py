@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections import defaultdict
 
 from resgraph.kinds import EDGE_KINDS, Dash, Style
-from resgraph.render.view import View, ViewNode
+from resgraph.render.view import View, ViewNode, printable
 
 DASHES: dict[Dash, str] = {"dashed": "6 4", "dotted": "2 3"}
 """The ``stroke-dasharray`` of each dash pattern but solid."""
@@ -29,12 +29,13 @@ SHAPES = {"input": ('(["', '"])'), "op": ('["', '"]'), "merge": ('(("', '"))'),
 
 
 def mermaid_text(text: str) -> str:
-    """Escape text for a quoted Mermaid label with entity codes.
+    """Escape text for a quoted Mermaid label with entity codes (control characters as
+    escapes, :func:`~resgraph.render.view.printable`).
 
     >>> mermaid_text('foo("a{b}<c>&#")')
     'foo(#quot;a{b}#lt;c#gt;#amp;#35;#quot;)'
     """
-    text = text.replace("#", "#35;")
+    text = printable(text).replace("#", "#35;")
     for char, code in (("&", "#amp;"), ('"', "#quot;"), ("<", "#lt;"), (">", "#gt;")):
         text = text.replace(char, code)
     return text.replace("#amp;35;", "#35;")

@@ -21,6 +21,7 @@ boxes; cluster ids are ``c<scope id>``.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -128,6 +129,25 @@ def build_view(arch: Architecture, *, collapse: bool | None = None, depth: int |
 
 
 # ---------------------------------------------------------------- formatting helpers
+
+UNSHOWN = frozenset({"Cc", "Cs", "Zl", "Zp"})
+"""Unicode categories written as escapes in diagrams: control characters (dot cannot
+parse a NUL), lone surrogates and line/paragraph separators."""
+
+
+def printable(text: str) -> str:
+    r"""``text`` with control characters (and lone surrogates, line and paragraph
+    separators) written as Python escapes, so that every diagram file stays valid
+    whatever a string argument holds.
+
+    >>> printable("a\x00b\tc"), printable("conv 3×3")
+    ('a\\x00b\\tc', 'conv 3×3')
+    """
+    if text.isprintable():
+        return text
+    return "".join(c.encode("unicode_escape", "backslashreplace").decode("ascii")
+                   if unicodedata.category(c) in UNSHOWN else c for c in text)
+
 
 
 def dims_text(shape: tuple[int, ...]) -> str:
