@@ -716,3 +716,242 @@ def test_item_9_the_package_class_is_the_name_the_compile_log_gives(tmp_path: Pa
                            str(tmp_path / "pkg")], capture_output=True, text=True, check=True)
     assert "from pkg import _x_net" in proc.stdout
     assert "\nclass _x_net(" in (tmp_path / "pkg" / "module.py").read_text()
+
+
+# ---- bounded work: analysis, shape checking, rendering (issue 11 items 3, 5, 6, 8, 12)
+
+_BW_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bw_run(argv: list[str], cwd: Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``resgraph ARGV`` in a fresh process of this checkout; ``timeout`` is a guard against
+    a hang (a TimeoutExpired fails the test), not a speed target."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(_BW_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    return subprocess.run([sys.executable, "-m", "resgraph", *argv], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.mark.parametrize(("body", "approximate"), [
+    ("x -> residual { linear(1) } * 8000", True),
+    ("x -> dense(layers=1413) { linear(1) }", True),
+])
+def test_item_5_analysis_of_huge_path_counts_is_bounded(tmp_path: Path, body: str,
+                                                        approximate: bool) -> None:
+    """The issue's inputs took over 60 s each; paths, depth and min depth stay exact and
+    the distribution is marked approximate (floating point)."""
+    (tmp_path / "n.rg").write_text(f"network n() {{\n  input x[1]\n  {body}\n}}\n")
+    proc = _bw_run(["analyze", "n.rg"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "signal paths    " in proc.stdout and "= 2^" in proc.stdout
+    assert ("approximate (floating point" in proc.stdout) == approximate
+
+
+def test_item_5_json_marks_approximate_distributions(tmp_path: Path) -> None:
+    (tmp_path / "n.rg").write_text("network n() {\n  input x[1]\n"
+                                   "  x -> residual { linear(1) } * 8000\n}\n")
+    proc = _bw_run(["analyze", "n.rg", "--json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["paths"] == 2**8000 and (data["depth"], data["min_depth"]) == (8000, 0)
+    assert data["path_lengths_approximate"] is True
+    for key in ("path_lengths", "unit_path_lengths"):
+        shares = data[key]
+        assert all(isinstance(v, float) for v in shares.values())
+        assert abs(sum(shares.values()) - 1) < 1e-9
+        assert shares["4000"] == pytest.approx(0.008920, rel=1e-3)  # C(8000, 4000) / 2^8000
+
+
+def test_item_5_approximate_distributions_agree_with_exact() -> None:
+    """ResNet-1001 (2^333 paths) computed both ways: the same shares to 1e-14, and every
+    share above 1e-12 to 0.1%."""
+    from resgraph.analyze import analyze
+
+    arch = resgraph.load(str(_BW_ROOT / "examples" / "preact_resnet.rg"), n=111)
+    exact, approx = analyze(arch), analyze(arch, budget=0)
+    assert exact.path_lengths_exact and not approx.path_lengths_exact
+    assert approx.to_dict()["path_lengths_approximate"] is True
+    assert (approx.paths, approx.depth, approx.min_depth) == (2**333, 1001, exact.min_depth)
+    for units in (False, True):
+        want, got = exact.shares(units), approx.shares(units)
+        assert set(got) <= set(want)
+        assert max(abs(want[k] - got.get(k, 0.0)) for k in want) < 1e-14
+        assert all(abs(got[k] - w) <= 1e-3 * w for k, w in want.items() if w > 1e-12)
+
+
+def _bw_edge_chain(edges: int, copies: int, change: bool) -> str:
+    """A relu chain of ``copies`` thousand nodes under ``edges`` skip edges near its top:
+    each merges ``x`` in front of a relu, whose shape the following linear(4) resets
+    (``change``: a concat makes it 8 wide), or changes nothing (merge=add)."""
+    lines = ["network n() {", "  input x[4]", "  a = x -> relu"]
+    prev = "a"
+    for i in range(edges):
+        lines += [f"  b{i} = {prev} -> relu", f"  c{i} = b{i} -> linear(4)"]
+        prev = f"c{i}"
+    lines.append(f"  z = {prev} -> (relu * 1000) * {copies}")
+    merge = "" if change else "(merge=add) "
+    lines += [f"  skip {merge}x -> b{i}" for i in range(edges)]
+    return "\n".join([*lines, "}"]) + "\n"
+
+
+def test_item_6_shape_checking_after_edges_is_incremental(tmp_path: Path) -> None:
+    """40 edges at the top of a 300,000-node chain: each changes one node's shape. The
+    old check re-sorted the whole chain per edge (about 2.5 s each here)."""
+    (tmp_path / "grow.rg").write_text(_bw_edge_chain(40, 300, change=True))
+    proc = _bw_run(["check", "grow.rg"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "ok: network n, 300122 nodes" in proc.stdout
+    (tmp_path / "same.rg").write_text(_bw_edge_chain(10, 100, change=False))
+    proc = _bw_run(["check", "same.rg"], tmp_path)
+    assert proc.returncode == 0 and "100032 nodes" in proc.stdout, proc.stderr
+    arch = resgraph.loads(_bw_edge_chain(3, 1, change=True) + """
+network m() {
+  input x[4]
+  a = x -> relu -> relu
+  b = x -> linear(6) -> relu
+  skip b -> a
+  c = a -> relu
+  skip x -> c
+  skip b -> c
+}""", network="m")
+    assert arch.outputs == {"c": (20,)}  # b made after a still merges in front of a
+
+
+def _bw_fake_dot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, script: str) -> Path:
+    """Put a ``dot`` running ``script`` (sh) first on PATH; returns its marker file."""
+    bin_dir = tmp_path / "fake-bin"
+    bin_dir.mkdir()
+    (bin_dir / "dot").write_text(f"#!/bin/sh\ntouch '{bin_dir}/ran'\n{script}\n")
+    (bin_dir / "dot").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    return bin_dir / "ran"
+
+
+def _bw_render_error(arch: resgraph.Architecture, path: Path, **options: object
+                     ) -> ResgraphError:
+    from resgraph.render import render
+
+    with pytest.raises(ResgraphError) as info:
+        render(arch, str(path), **options)
+    return info.value
+
+
+def test_item_8_renders_too_large_for_dot_are_refused_before_it_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``(linear(8) -> relu) * 15000 --expand`` ran dot out of 16 GB, a 120k-node chain
+    crashed it, 10,000 distinct block calls took 8.8 GB: refused, dot never started."""
+    ran = _bw_fake_dot(tmp_path, monkeypatch, "cat > /dev/null\necho '<svg/>'")
+    cases = [("x -> (linear(8) -> relu) * 15000", {"collapse": False}),
+             ("x -> relu * 100000 -> relu * 20000", {}),
+             ("x -> " + " -> ".join(f"b({k})" for k in range(1, 10_001)), {})]
+    for i, (chain, options) in enumerate(cases):
+        arch = resgraph.loads("block b(k) { linear(k) }\nnetwork n() {\n  input x[8]\n"
+                              f"  {chain}\n}}\n")
+        err = _bw_render_error(arch, tmp_path / f"n{i}.svg", **options)
+        assert err.code == "RG605" and "more than dot can lay out" in err.message
+        assert ("--collapse" in err.message) == (options.get("collapse") is False)
+        assert not (tmp_path / f"n{i}.svg").exists()
+    assert "--depth 1" in err.message  # the distinct calls: collapsed already, so less deep
+    assert not ran.exists()
+
+
+def test_item_8_dot_runs_under_a_memory_limit(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """dot's address space is limited (default 4 GiB, ``dot_memory`` in MiB), and its
+    own message is reported."""
+    _bw_fake_dot(tmp_path, monkeypatch, 'echo "Error: limit $(ulimit -v) KiB" >&2\nexit 3')
+    arch = resgraph.loads("network n() {\n  input x[8]\n  x -> linear(4)\n}\n")
+    err = _bw_render_error(arch, tmp_path / "n.svg")
+    assert err.code == "RG604"
+    assert err.message == f"the 'dot' program failed: Error: limit {4096 * 1024} KiB"
+    err = _bw_render_error(arch, tmp_path / "n.svg", dot_memory=512)
+    assert err.message.endswith(f"limit {512 * 1024} KiB")
+
+
+def test_item_8_a_crash_of_dot_names_its_signal(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash was reported as 'the dot program failed: ' and nothing else."""
+    _bw_fake_dot(tmp_path, monkeypatch, "echo 'out of memory' >&2\nkill -SEGV $$")
+    arch = resgraph.loads("network n() {\n  input x[8]\n  x -> residual { linear(8) }\n}\n")
+    err = _bw_render_error(arch, tmp_path / "n.svg", collapse=False)
+    assert err.code == "RG604"
+    assert err.message.startswith("the 'dot' program was killed by SIGSEGV: out of memory "
+                                  "(dot may use 4,096 MiB: raise it with --dot-memory")
+    assert "--collapse" in err.message and not (tmp_path / "n.svg").exists()
+
+
+def test_item_8_real_dot_out_of_memory_is_a_located_error(tmp_path: Path) -> None:
+    """The real dot, allowed 64 MiB for a layout that needs about 120 MB."""
+    from resgraph.render import dot_missing
+
+    if dot_missing():
+        pytest.skip("needs Graphviz's dot")
+    arch = resgraph.loads("network n() {\n  input x[8]\n  x -> (linear(8) -> relu) * 1000\n}\n")
+    err = _bw_render_error(arch, tmp_path / "n.svg", collapse=False, dot_memory=64)
+    assert err.code == "RG604" and "--dot-memory" in err.message, err.message
+    assert "killed by SIG" in err.message or "memory" in err.message.split("(dot may")[0]
+
+
+def test_item_12_rg604_suggests_collapse_only_when_it_is_off(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import resgraph.render
+
+    _bw_fake_dot(tmp_path, monkeypatch, "exec sleep 10")
+    monkeypatch.setattr(resgraph.render, "DOT_TIMEOUT", 1)
+    arch = resgraph.load(str(_BW_ROOT / "examples" / "resnet18.rg"))
+    err = _bw_render_error(arch, tmp_path / "r.svg", collapse=True)
+    assert err.code == "RG604" and "did not finish" in err.message
+    assert "--collapse" not in err.message and "--depth 1" in err.message
+    err = _bw_render_error(arch, tmp_path / "r.svg", collapse=False, depth=1)
+    assert "--collapse" in err.message and "--depth 0" in err.message
+
+
+def test_item_12_control_characters_in_strings_give_valid_diagrams(tmp_path: Path) -> None:
+    """A NUL in a string argument (here through a network parameter) made a .dot that dot
+    cannot parse, with exit 0."""
+    from resgraph.render import dot_missing, render
+
+    text = ('block b(tag) { relu }\nnetwork n(tag="x") {\n  input x[4]\n'
+            '  x -> b(tag) -> linear(2)\n}\n')
+    arch = resgraph.loads(text, tag="a\x00b\x01c\x7fd\u2028e")
+    for fmt in ("dot", "mmd"):
+        data = Path(render(arch, str(tmp_path / f"n.{fmt}"))).read_text()
+        assert r"a\x00b\x01c\x7fd\u2028e" in data
+        assert not any(ord(c) < 32 and c not in "\t\n" for c in data)
+    if not dot_missing():
+        proc = subprocess.run(["dot", "-Tsvg", str(tmp_path / "n.dot")], capture_output=True)
+        assert proc.returncode == 0, proc.stderr
+        svg = Path(render(arch, str(tmp_path / "n.svg"))).read_text()
+        assert r"a\x00b" in svg
+
+
+_BW_FULL_DISK = """
+import resource, signal, sys
+from resgraph.cli import main
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+def test_item_3_render_writes_whole_files_or_nothing(tmp_path: Path) -> None:
+    """A failed write (a file-size limit stands in for a full disk) keeps the previous
+    diagram, and a link at the output path is replaced, never followed."""
+    from resgraph.render import render
+
+    out = tmp_path / "net.dot"
+    render(resgraph.load(str(_BW_ROOT / "examples" / "resnet18.rg")), str(out))
+    before = out.read_bytes()
+    assert len(before) > 4096
+    env = {**os.environ, "PYTHONPATH": str(_BW_ROOT)}
+    proc = subprocess.run([sys.executable, "-c", _BW_FULL_DISK, "render",
+                           str(_BW_ROOT / "examples" / "resnet50.rg"), "-o", str(out)],
+                          env=env, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 1 and "error[RG602]" in proc.stderr, proc.stderr
+    assert out.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["net.dot"]
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    link = tmp_path / "link.mmd"
+    link.symlink_to(victim)
+    render(resgraph.load(str(_BW_ROOT / "examples" / "resnet18.rg")), str(link))
+    assert victim.read_text() == "keep me" and not link.is_symlink()
