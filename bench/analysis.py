@@ -6,12 +6,18 @@
    blocks, with the ratio time(2N) / time(N) (2.0 is linear). This is the analysis
    without the path-length distributions (``distributions=False``): paths, depth,
    min depth, params, MACs, edges, connections and the per-block table.
-3. The full analysis, exact distributions included, on 500, 1,000 and 2,000 blocks.
-   Its output alone is superlinear: N units in series have about 2N distinct path
-   lengths whose counts have up to N bits, so the distribution holds O(N^2) bits
-   and the DP that builds it, one unit at a time, moves O(N^3) bits.
+3. The full analysis, distributions included, on 500, 1,000 and 2,000 blocks.
+   Exact distributions are superlinear: N units in series have about 2N distinct path
+   lengths whose counts have up to N bits, so the distribution holds O(N^2) bits and
+   the DP that builds it, one unit at a time, moves O(N^3) bits. Past a budget
+   (``resgraph.analyze.EXACT_BUDGET``) they are computed in floating point instead
+   (marked approximate); each row says which.
+4. Bounded work (issue 11 item 5): load and analysis time of the issue's inputs,
+   ``residual { linear(1) } * 8000`` and ``* 100000`` (200,001 nodes) and
+   ``dense(layers=1413) { linear(1) }`` (1,001,817 edges); with ``--huge`` also
+   ``* 500000``, the node limit (1,000,001 nodes; minutes, mostly loading).
 
-Run with ``python bench/analysis.py`` from the repository root (about 30 s).
+Run with ``python bench/analysis.py`` from the repository root (about a minute).
 
 >>> "unit(16) * 3" in synthetic(3)
 True
@@ -19,6 +25,7 @@ True
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import subprocess
@@ -86,7 +93,7 @@ def startup(runs: int = 5) -> None:
 
 def scaling(sizes: tuple[int, ...], distributions: bool, runs: int) -> None:
     """Parts 2 and 3: in-process analysis time for growing synthetic networks."""
-    what = "full analysis (exact distributions)" if distributions else \
+    what = "full analysis (distributions exact within the budget)" if distributions else \
         "analysis without distributions"
     print(f"in-process {what}, best of {runs}:")
     previous = None
@@ -96,18 +103,50 @@ def scaling(sizes: tuple[int, ...], distributions: bool, runs: int) -> None:
         load = time.perf_counter() - start
         took = best_of(runs, functools.partial(analyze, arch, distributions=distributions))
         ratio = f"   time(N)/time(N/2) {took / previous:5.2f}" if previous else ""
+        kind = ""
+        if distributions:
+            kind = "   exact" if analyze(arch).path_lengths_exact else "   approximate"
         print(f"  {n:>6,} blocks {len(arch.graph):>7,} nodes   load {load:6.2f} s"
-              f"   analyze {took:7.3f} s{ratio}")
+              f"   analyze {took:7.3f} s{ratio}{kind}")
         previous = took
 
 
+BOUNDED = [
+    ("residual { linear(1) } * 8000", "x -> residual { linear(1) } * 8000"),
+    ("residual { linear(1) } * 100000", "x -> residual { linear(1) } * 100000"),
+    ("dense(layers=1413) { linear(1) }", "x -> dense(layers=1413) { linear(1) }"),
+]
+HUGE = ("residual { linear(1) } * 500000", "x -> (residual { linear(1) } * 100000) * 5")
+
+
+def bounded(cases: list[tuple[str, str]]) -> None:
+    """Part 4: the issue's inputs, analysed once each (distributions included)."""
+    print("bounded work, one run each (the target: analysis under 10 s):")
+    for name, chain in cases:
+        start = time.perf_counter()
+        arch = resgraph.loads(f"network n() {{\n input x[1]\n {chain}\n}}")
+        load = time.perf_counter() - start
+        start = time.perf_counter()
+        rep = analyze(arch)
+        took = time.perf_counter() - start
+        kind = "exact" if rep.path_lengths_exact else "approximate"
+        print(f"  {name:<34}{len(arch.graph):>10,} nodes {arch.graph.number_of_edges():>10,} "
+              f"edges   load {load:6.2f} s   analyze {took:6.2f} s   2^{rep.paths.bit_length() - 1}"
+              f" paths, {kind}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--huge", action="store_true",
+                        help="also analyse a network at the node limit (minutes)")
+    args = parser.parse_args()
     os.chdir(ROOT)
     start = time.perf_counter()
     print(f"python {sys.version.split()[0]} on {os.cpu_count()} cores")
     startup()
     scaling((2_500, 5_000, 10_000), distributions=False, runs=5)
     scaling((500, 1_000, 2_000), distributions=True, runs=3)
+    bounded(BOUNDED + ([HUGE] if args.huge else []))
     print(f"bench done in {time.perf_counter() - start:.1f} s")
 
 

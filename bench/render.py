@@ -7,6 +7,11 @@
    build the matching PyTorch ResNet-152 (``tests/reference/resnet.py``), trace it
    with ``draw_graph`` showing every layer (``depth=inf``, nested modules as boxes) and
    write the SVG; then the ratio resgraph / torchview (target <= 1/3).
+3. Bounded work (issue 11 item 8), in process: the time to refuse a diagram too large
+   for dot (``(linear(8) -> relu) * 15000``, expanded: RG605, before dot runs), to write
+   the ``.dot`` of an expanded 20,000-unit residual chain (40,001 nodes; linear since
+   clusters are no longer added through graphviz's copying ``subgraph()`` context), and
+   an SVG near the cluster limit (2,000 clusters) with dot's peak memory.
 
 Run with ``python bench/render.py`` from the repository root (about a minute).
 
@@ -17,6 +22,7 @@ True
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -26,6 +32,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 import resgraph  # noqa: E402
+from resgraph.errors import ResgraphError  # noqa: E402
+from resgraph.render import dot_missing, render  # noqa: E402
 from resgraph.render.view import build_view  # noqa: E402
 
 EXAMPLE = os.path.join(ROOT, "examples", "resnet152.rg")
@@ -54,7 +62,37 @@ def have_torchview() -> bool:
     return subprocess.run(probe, cwd=ROOT, capture_output=True).returncode == 0
 
 
+def bounded(tmp: str) -> None:
+    """Part 3: refusing, writing .dot and laying out near the limits."""
+    print("bounded rendering, one run each:")
+    arch = resgraph.loads("network n() {\n input x[8]\n x -> (linear(8) -> relu) * 15000\n}")
+    start = time.perf_counter()
+    try:
+        render(arch, os.path.join(tmp, "big.svg"), collapse=False)
+        what = "drawn?"
+    except ResgraphError as exc:
+        what = exc.code
+    print(f"  (linear(8) -> relu) * 15000 --expand to .svg  {time.perf_counter() - start:6.2f} s"
+          f"  ({what}, dot not started)")
+    arch = resgraph.loads("network n() {\n input x[1]\n x -> residual { linear(1) } * 20000\n}")
+    start = time.perf_counter()
+    render(arch, os.path.join(tmp, "chain.dot"), collapse=False)
+    took = time.perf_counter() - start
+    print(f"  residual * 20000 --expand to .dot (40,001 nodes)  {took:6.2f} s")
+    if dot_missing():
+        print("  dot: unavailable; no layout row")
+        return
+    arch = resgraph.loads("network n() {\n input x[8]\n x -> (linear(8) -> relu) * 2000\n}")
+    start = time.perf_counter()
+    render(arch, os.path.join(tmp, "clusters.svg"), collapse=False)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    print(f"  (linear(8) -> relu) * 2000 --expand to .svg     {time.perf_counter() - start:6.2f} s"
+          f"  (2,000 clusters; largest child so far {peak:,.0f} MiB, dot's limit 4,096)")
+
+
 def main(runs: int = 5) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        bounded(tmp)
     arch = resgraph.load(EXAMPLE)
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "r.svg")

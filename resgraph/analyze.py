@@ -367,10 +367,11 @@ APPROX_WIDTH = 8
 """Bytes per digit of an approximate distribution: 64-bit digits, about 56 significant
 bits at the largest count of a node, however many paths there are."""
 
-EXACT_BUDGET = 2_000_000_000
+EXACT_BUDGET = 4_000_000_000
 """Estimated bytes of big-integer arithmetic (:func:`exact_cost`) up to which
-:func:`analyze` computes the path-length distributions exactly: about a second here.
-ResNet-1001 costs 3e7, DenseNet-121 5e4; 2,000 residual blocks in series 4e9."""
+:func:`analyze` computes the path-length distributions exactly: about a second on the
+development machine. ResNet-1001 costs 2e7, DenseNet-201 4e6; 2,000 residual blocks
+of two weighted layers in series 3e9 (0.7 s), 2,500 about 6e9."""
 
 
 @no_gc()
@@ -391,8 +392,8 @@ def path_length_distribution(arch: Architecture, *, units: bool = False) -> dict
     """
     dag = SignalDag.of(arch.graph)
     counts = PathCounts.of(dag, lean=True)
-    return _unpack(_distribution(dag, counts, _exact_width(counts), units),
-                   _exact_width(counts))
+    width = _exact_width(counts)
+    return _unpack(_distribution(dag, counts, width, units), width)
 
 
 def _exact_width(counts: PathCounts) -> int:
@@ -476,8 +477,8 @@ def _merge(parts: list[Packed], width: int, bits: int) -> Packed:
 
     The sum gets the smallest scale at which that total fits one ``width``-byte digit,
     so no digit overflows; a map of a smaller scale is divided down to it first
-    (:func:`_rescale`), and one more than ``width`` bytes smaller is left out, being
-    below the last digit. With :func:`_exact_width` digits the scale stays 0: exact.
+    (:func:`_rescale`), and one ``width`` or more bytes smaller is left out, all its
+    digits being below 1. With :func:`_exact_width` digits the scale stays 0: exact.
 
     >>> _merge([(1, 2, 0), (1, 0, 0)], 1, 2)  # one path of length 2, one of length 0
     (65537, 0, 0)
@@ -502,8 +503,6 @@ def _merge(parts: list[Packed], width: int, bits: int) -> Packed:
         if off != low:
             digits <<= step * (off - low)
         total = digits if total < 0 else total + digits
-    if scale and not total & ((1 << step) - 1):  # the lowest lengths rounded away
-        total, low = _trim(total, low, width)
     return total, low, scale
 
 
@@ -873,7 +872,7 @@ def analyze(arch: Architecture, *, distributions: bool = True,
         Exact distributions cost up to O(n³) bits for n units in series (n lengths
         whose counts have up to n bits, merged n times). When their estimated cost
         (:func:`exact_cost`) is over ``budget``, they are computed in floating point
-        instead, as the share of paths at each length (64-bit digits, about 16
+        instead, as the share of paths at each length (64-bit digits: 12 or more
         significant digits at each node's most common lengths; shares below about
         1e-17 of a node's paths are rounded away), and ``path_lengths_exact`` is False.
         This happens only for networks of more than 2^64 paths: 8,000 residual units
