@@ -222,7 +222,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ResgraphError as exc:
         if args.debug:
             traceback.print_exc()
-        print(str(exc), file=sys.stderr)
+        # One write per error, so messages from processes sharing a pipe (DDP ranks under
+        # torchrun, which may run Python unbuffered) never interleave within a line.
+        sys.stderr.write(f"{exc}\n")
+        sys.stderr.flush()
         return 1
     except KeyboardInterrupt:
         print("resgraph: interrupted", file=sys.stderr)
