@@ -42,7 +42,7 @@ class Limits:
     """
 
     max_repeat: int = 100_000
-    max_nodes: int = 1_000_000
+    max_nodes: int = 100_000
     max_nesting: int = 64
     max_int_bits: int = DEFAULT_INT_BITS
     max_file_bytes: int = 1_000_000
