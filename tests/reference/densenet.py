@@ -85,6 +85,11 @@ def densenet121(num_classes: int = 1000) -> DenseNet:
     return DenseNet(32, (6, 12, 24, 16), 64, classes=num_classes)
 
 
+def densenet161(num_classes: int = 1000) -> DenseNet:
+    """DenseNet-161: growth 48, blocks (6, 12, 36, 24), 96 initial features."""
+    return DenseNet(48, (6, 12, 36, 24), 96, classes=num_classes)
+
+
 def densenet169(num_classes: int = 1000) -> DenseNet:
     """DenseNet-169: growth 32, blocks (6, 12, 32, 32), 64 initial features."""
     return DenseNet(32, (6, 12, 32, 32), 64, classes=num_classes)

@@ -1,6 +1,10 @@
-"""ImageNet ResNets with torchvision's exact module layout and attribute names.
+"""ImageNet ResNets, ResNeXts and Wide ResNets with torchvision's module layout and names.
 
 He, Zhang, Ren, Sun, "Deep Residual Learning for Image Recognition", 2015.
+Xie, Girshick, Dollar, Tu, He, "Aggregated Residual Transformations for Deep
+Neural Networks" (ResNeXt), 2017. Zagoruyko, Komodakis, "Wide Residual
+Networks", 2016 (torchvision's ImageNet variant: the bottleneck's inner width
+doubled, the output width unchanged).
 The layout (and so every ``state_dict`` key) follows torchvision's
 ``torchvision.models.resnet``: stride in the 3x3 conv of the bottleneck
 (ResNet v1.5), projection shortcuts as ``downsample = Sequential(conv1x1, bn)``
@@ -56,18 +60,24 @@ class BasicBlock(nn.Module):
 
 
 class Bottleneck(nn.Module):
-    """1x1 reduce, 3x3 (strided), 1x1 expand by 4 (ResNet-50/101/152)."""
+    """1x1 reduce, 3x3 (strided, grouped), 1x1 expand by 4 (ResNet-50/101/152, ResNeXt, WRN).
+
+    The inner width is ``int(planes * base_width / 64) * groups``: ``planes`` for a
+    ResNet, ``2 * planes`` for a Wide ResNet-2, ``planes * d / 64 * C`` for ResNeXt Cxd.
+    """
 
     expansion = 4
 
     def __init__(
-        self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None
+        self, inplanes: int, planes: int, stride: int = 1, downsample: nn.Module | None = None,
+        groups: int = 1, base_width: int = 64,
     ) -> None:
         super().__init__()
-        width = planes
+        width = int(planes * (base_width / 64.0)) * groups
         self.conv1 = conv1x1(inplanes, width)
         self.bn1 = nn.BatchNorm2d(width)
-        self.conv2 = conv3x3(width, width, stride)
+        self.conv2 = nn.Conv2d(width, width, 3, stride=stride, padding=1, groups=groups,
+                               bias=False)
         self.bn2 = nn.BatchNorm2d(width)
         self.conv3 = conv1x1(width, planes * self.expansion)
         self.bn3 = nn.BatchNorm2d(planes * self.expansion)
@@ -92,9 +102,13 @@ class ResNet(nn.Module):
         block: type[BasicBlock] | type[Bottleneck],
         layers: list[int],
         num_classes: int = 1000,
+        groups: int = 1,
+        width_per_group: int = 64,
     ) -> None:
         super().__init__()
         self.inplanes = 64
+        self.block_kwargs: dict[str, int] = (
+            {"groups": groups, "base_width": width_per_group} if block is Bottleneck else {})
         self.conv1 = nn.Conv2d(3, 64, kernel_size=7, stride=2, padding=3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
@@ -119,9 +133,10 @@ class ResNet(nn.Module):
                 conv1x1(self.inplanes, planes * block.expansion, stride),
                 nn.BatchNorm2d(planes * block.expansion),
             )
-        layers: list[nn.Module] = [block(self.inplanes, planes, stride, downsample)]
+        kw = self.block_kwargs
+        layers: list[nn.Module] = [block(self.inplanes, planes, stride, downsample, **kw)]
         self.inplanes = planes * block.expansion
-        layers += [block(self.inplanes, planes) for _ in range(1, blocks)]
+        layers += [block(self.inplanes, planes, **kw) for _ in range(1, blocks)]
         return nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -154,3 +169,28 @@ def resnet101(num_classes: int = 1000) -> ResNet:
 def resnet152(num_classes: int = 1000) -> ResNet:
     """ResNet-152: Bottleneck x (3, 8, 36, 3)."""
     return ResNet(Bottleneck, [3, 8, 36, 3], num_classes)
+
+
+def resnext50_32x4d(num_classes: int = 1000) -> ResNet:
+    """ResNeXt-50 32x4d: ResNet-50 with 32 groups of width 4 in the first stage."""
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, groups=32, width_per_group=4)
+
+
+def resnext101_32x8d(num_classes: int = 1000) -> ResNet:
+    """ResNeXt-101 32x8d: ResNet-101 with 32 groups of width 8 in the first stage."""
+    return ResNet(Bottleneck, [3, 4, 23, 3], num_classes, groups=32, width_per_group=8)
+
+
+def resnext101_64x4d(num_classes: int = 1000) -> ResNet:
+    """ResNeXt-101 64x4d: ResNet-101 with 64 groups of width 4 in the first stage."""
+    return ResNet(Bottleneck, [3, 4, 23, 3], num_classes, groups=64, width_per_group=4)
+
+
+def wide_resnet50_2(num_classes: int = 1000) -> ResNet:
+    """Wide ResNet-50-2: ResNet-50 with twice the bottleneck's inner width."""
+    return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, width_per_group=128)
+
+
+def wide_resnet101_2(num_classes: int = 1000) -> ResNet:
+    """Wide ResNet-101-2: ResNet-101 with twice the bottleneck's inner width."""
+    return ResNet(Bottleneck, [3, 4, 23, 3], num_classes, width_per_group=128)
