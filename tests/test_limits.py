@@ -79,7 +79,7 @@ def test_node_count_fails_fast_on_nested_repeats() -> None:
             "network n() {\n  input x[8]\n  x -> c * 1000\n}\n")
     err = fails(lambda: resgraph.loads(text, file="n.rg"))
     assert err.code == "RG503"
-    assert "1,000,000" in err.message and "--max-nodes" in err.message
+    assert "limit of 100,000" in err.message and "--max-nodes" in err.message
     assert (err.line, err.column) in {(2, 17), (5, 12)}  # the repeat that would overflow
 
 
@@ -89,7 +89,7 @@ def test_node_count_basic_block_times_100000() -> None:
     line = BLOCKS.count("\n") + 3
     err = fails(lambda: resgraph.loads(text, file="b.rg"))
     assert where(err) == ("RG503", line, 25)
-    assert "1,000,000" in err.message and "--max-nodes" in err.message
+    assert "limit of 100,000" in err.message and "--max-nodes" in err.message
 
 
 def test_node_count_lowered_limit_and_flag(tmp_path: Path,
@@ -281,7 +281,7 @@ def test_one_megabyte_single_line() -> None:
 
     Parsing runs at roughly 100k tokens per second, so this takes a few seconds.
     """
-    big = Limits(max_file_bytes=2_000_000)  # the default is 1,000,000 bytes
+    big = Limits(max_file_bytes=2_000_000, max_nodes=200_000)  # defaults: 1 MB, 100,000 nodes
     chain = "network n() { input x[8]; x" + " -> relu" * 125_000 + " }"
     assert len(chain) > 1_000_000
     err = fails(lambda: resgraph.loads(chain, limits=Limits(max_nodes=1000,

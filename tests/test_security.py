@@ -739,12 +739,36 @@ def _bw_run(argv: list[str], cwd: Path, timeout: float = 60) -> subprocess.Compl
 def test_item_5_analysis_of_huge_path_counts_is_bounded(tmp_path: Path, body: str,
                                                         approximate: bool) -> None:
     """The issue's inputs took over 60 s each; paths, depth and min depth stay exact and
-    the distribution is marked approximate (floating point)."""
+    the distribution is marked approximate (floating point). The dense one (999,691 dense
+    edges) is over the default node limit, so it runs with the limit raised."""
     (tmp_path / "n.rg").write_text(f"network n() {{\n  input x[1]\n  {body}\n}}\n")
-    proc = _bw_run(["analyze", "n.rg"], tmp_path)
+    proc = _bw_run(["analyze", "n.rg", "--max-nodes", "1000000"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "signal paths    " in proc.stdout and "= 2^" in proc.stdout
     assert ("approximate (floating point" in proc.stdout) == approximate
+
+
+def test_item_5_the_default_node_limit_bounds_analysis(tmp_path: Path) -> None:
+    """The worst case under the default limit of 100,000 nodes (one-op residual units:
+    the most paths and edges per node) is analysed; one unit more is refused at once.
+    bench/analysis.py times it (about 6 s for check plus analyze on 2 cores)."""
+    (tmp_path / "worst.rg").write_text("network n() {\n  input x[1]\n"
+                                       "  x -> residual { linear(1) } * 49995\n}\n")
+    proc = _bw_run(["analyze", "worst.rg", "--json"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    digits = sys.get_int_max_str_digits()
+    sys.set_int_max_str_digits(0)  # the path count has 15,050 digits
+    try:
+        data = json.loads(proc.stdout)
+        assert (data["nodes"], data["depth"], data["paths"]) == (99_991, 49_995, 2**49_995)
+    finally:
+        sys.set_int_max_str_digits(digits)
+    (tmp_path / "over.rg").write_text("network n() {\n  input x[1]\n"
+                                      "  x -> residual { linear(1) } * 50000\n}\n")
+    proc = _bw_run(["analyze", "over.rg"], tmp_path, timeout=20)
+    assert proc.returncode == 1
+    assert "over.rg:3:33: error[RG503]: 50,000 copies would give the network about 100,001 " \
+           "nodes, over the limit of 100,000 (raise it with --max-nodes)" in proc.stderr
 
 
 def test_item_5_json_marks_approximate_distributions(tmp_path: Path) -> None:
@@ -798,11 +822,11 @@ def test_item_6_shape_checking_after_edges_is_incremental(tmp_path: Path) -> Non
     """40 edges at the top of a 300,000-node chain: each changes one node's shape. The
     old check re-sorted the whole chain per edge (about 2.5 s each here)."""
     (tmp_path / "grow.rg").write_text(_bw_edge_chain(40, 300, change=True))
-    proc = _bw_run(["check", "grow.rg"], tmp_path)
+    proc = _bw_run(["check", "grow.rg", "--max-nodes", "400000"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "ok: network n, 300122 nodes" in proc.stdout
     (tmp_path / "same.rg").write_text(_bw_edge_chain(10, 100, change=False))
-    proc = _bw_run(["check", "same.rg"], tmp_path)
+    proc = _bw_run(["check", "same.rg", "--max-nodes", "400000"], tmp_path)
     assert proc.returncode == 0 and "100032 nodes" in proc.stdout, proc.stderr
     arch = resgraph.loads(_bw_edge_chain(3, 1, change=True) + """
 network m() {
@@ -846,7 +870,7 @@ def test_item_8_renders_too_large_for_dot_are_refused_before_it_runs(
              ("x -> " + " -> ".join(f"b({k})" for k in range(1, 10_001)), {})]
     for i, (chain, options) in enumerate(cases):
         arch = resgraph.loads("block b(k) { linear(k) }\nnetwork n() {\n  input x[8]\n"
-                              f"  {chain}\n}}\n")
+                              f"  {chain}\n}}\n", limits=Limits(max_nodes=200_000))
         err = _bw_render_error(arch, tmp_path / f"n{i}.svg", **options)
         assert err.code == "RG605" and "more than dot can lay out" in err.message
         assert ("--collapse" in err.message) == (options.get("collapse") is False)
