@@ -128,13 +128,16 @@ class SubChain:
 
 @dataclass
 class Group:
-    """``residual(...) { body }``, ``highway { }``, ``dense(layers=L) { }``."""
+    """``residual(...) { body }``, ``highway { }``, ``dense(layers=L) as i { }``."""
 
     kind: str
     args: list[Arg]
     body: list[Stmt]
     span: Span
     kind_span: Span
+    var: str | None = None
+    """The layer index name of ``dense(...) as i { }``."""
+    var_span: Span | None = None
 
 
 Atom = Call | InRef | SubChain | Group
@@ -142,13 +145,23 @@ Atom = Call | InRef | SubChain | Group
 
 @dataclass
 class Term:
-    """``[label:] atom [* n]``."""
+    """``[label:] atom [* n [as i]] [if cond]``.
+
+    ``label`` is the label as written (a name, digits, or a quoted template); a template
+    ``"block{i}"`` also has ``template``: its text parts and expressions, in order.
+    """
 
     label: str | None
     atom: Atom
     repeat: Expr | None
     span: Span
     label_span: Span | None = None
+    template: list[str | Expr] | None = None
+    var: str | None = None
+    """The copy index name of ``term * n as i``."""
+    var_span: Span | None = None
+    cond: Expr | None = None
+    """The condition of ``term if cond``."""
 
 
 @dataclass
@@ -235,12 +248,23 @@ class Definition:
 
 
 @dataclass
+class Function:
+    """``let f(a, b=1) = expr``: a top-level expression function."""
+
+    name: str
+    params: list[Param]
+    body: Expr
+    span: Span
+    name_span: Span
+
+
+@dataclass
 class Use:
     path: str
     span: Span
 
 
-TopItem = Use | Let | Definition
+TopItem = Use | Let | Function | Definition
 
 
 @dataclass

@@ -153,6 +153,8 @@ def check_type(what: str, spec: ArgSpec, v: Any, span: Span) -> Any:
             raise ResgraphError("RG303", f"{what}: 'bias' must be true, false or auto, got "
                                 f"{show(v)}", span)
     elif t == "word":
+        if v is None and "none" in spec.choices:  # `shortcut=none`
+            v = Word("none")
         if not isinstance(v, str) or v not in spec.choices:
             choices = ", ".join(spec.choices)
             hint = did_you_mean(str(v), spec.choices) if isinstance(v, str) else ""

@@ -38,6 +38,22 @@ class Word(str):
     """A bare option word such as ``project`` or ``bilinear``."""
 
 
+@dataclass(frozen=True)
+class UserFunction:
+    """``let f(a, b=1) = expr``: called by name, evaluated in the lets of its file."""
+
+    defn: ast.Function
+    values: dict[str, Any]
+
+    def __repr__(self) -> str:
+        return f"<function {self.defn.name}>"
+
+
+BUILTIN_FUNCTIONS = ("int", "min", "max", "round", "len", "ceil", "floor", "log", "sqrt",
+                     "abs", "sum")
+"""The built-in expression functions; ``let f(...) = expr`` defines more."""
+
+
 class Scope:
     """Names visible to an expression: a dict plus an optional parent and node lookup."""
 
@@ -71,7 +87,11 @@ def evaluate(expr: ast.Expr, scope: Scope, *, word_ok: bool = False,
             return scope.lookup(expr.name)
         except KeyError:
             return Word(expr.name)
-    return _Eval(scope, max_int_bits).run(expr, 0)
+    ev = _Eval(scope, max_int_bits)
+    if word_ok and isinstance(expr, ast.Cond):  # `act=hardswish if big else relu`
+        branch = expr.then if ev.truth(ev.run(expr.cond, 1), expr.cond) else expr.other
+        return evaluate(branch, scope, word_ok=True, max_int_bits=max_int_bits)
+    return ev.run(expr, 0)
 
 
 def type_name(v: Any) -> str:
@@ -81,6 +101,8 @@ def type_name(v: Any) -> str:
         return "word"
     if isinstance(v, NodeRef):
         return "node"
+    if isinstance(v, UserFunction):
+        return "function"
     return {int: "int", float: "float", str: "string", list: "list",
             type(None): "none"}.get(type(v), type(v).__name__)
 
@@ -99,6 +121,8 @@ def show(v: Any) -> str:
         return "[" + ", ".join(show(x) for x in v) + "]"
     if isinstance(v, NodeRef):
         return v.name
+    if isinstance(v, UserFunction):
+        return v.defn.name
     if isinstance(v, float):
         return repr(v)
     return str(v)
@@ -108,6 +132,7 @@ class _Eval:
     def __init__(self, scope: Scope, max_int_bits: int) -> None:
         self.scope = scope
         self.max_bits = max_int_bits
+        self.active: list[str] = []
 
     def err(self, msg: str, span: Span, code: str = "RG301") -> ResgraphError:
         return ResgraphError(code, msg, span)
@@ -133,7 +158,7 @@ class _Eval:
         if isinstance(e, ast.Attr):
             return self.attr(self.run(e.target, d), e)
         if isinstance(e, ast.FuncCall):
-            return self.call(e, [self.run(a, d) for a in e.args])
+            return self.call(e, [self.run(a, d) for a in e.args], d)
         if isinstance(e, ast.Cond):
             return self.run(e.then, d) if self.truth(self.run(e.cond, d), e.cond) \
                 else self.run(e.other, d)
@@ -256,8 +281,18 @@ class _Eval:
         raise self.err(f"unknown shape query '.{e.name}' (use .shape, .channels, .features "
                        f"or .rank){did_you_mean(e.name, names)}", e.span, "RG303")
 
-    def call(self, e: ast.FuncCall, args: list[Any]) -> Any:
+    def call(self, e: ast.FuncCall, args: list[Any], depth: int) -> Any:
         name = e.name
+        if name not in BUILTIN_FUNCTIONS:
+            return self.user_call(e, args, depth)
+        if name in ("ceil", "floor", "sqrt", "abs", "log"):
+            return self.math(e, args)
+        if name == "sum":
+            if len(args) == 1 and isinstance(args[0], list):
+                args = args[0]
+            for a in args:
+                self.number(a, e, name)
+            return self.check(sum(args), e.span)
         if name in ("min", "max"):
             if len(args) == 1 and isinstance(args[0], list):
                 args = args[0]
@@ -275,7 +310,69 @@ class _Eval:
             if len(args) != 1 or not isinstance(args[0], list):
                 raise self.err("len() takes one list", e.span, "RG303")
             return len(args[0])
+        raise AssertionError(name)  # pragma: no cover
+
+    def math(self, e: ast.FuncCall, args: list[Any]) -> Any:
+        """``ceil floor sqrt abs`` of one number, ``log(x)`` or ``log(x, base)``."""
+        name = e.name
+        most = 2 if name == "log" else 1
+        if not 1 <= len(args) <= most:
+            raise self.err(f"{name}() takes {'one or two values' if most == 2 else 'one value'}",
+                           e.span, "RG303")
+        for a in args:
+            self.number(a, e, name)
+        x = args[0]
+        if name == "abs":
+            return abs(x)
+        if name in ("ceil", "floor"):
+            return self.check(math.ceil(x) if name == "ceil" else math.floor(x), e.span)
+        if x < 0 or (name == "log" and x == 0):
+            raise self.err(f"{name}({show(x)}) is not a real number", e.span, "RG304")
+        if name == "sqrt":
+            return math.sqrt(x)
+        base = args[1] if len(args) == 2 else None
+        if base is not None and (base <= 0 or base == 1):
+            raise self.err(f"log base must be positive and not 1, got {show(base)}", e.span,
+                           "RG304")
+        return math.log(x) if base is None else math.log(x) / math.log(base)
+
+    def user_call(self, e: ast.FuncCall, args: list[Any], depth: int) -> Any:
+        """A call of ``let f(a, b=1) = expr``: positional arguments, defaults, no recursion."""
         from resgraph.errors import did_you_mean
-        raise self.err(f"unknown function '{name}' (functions: int, min, max, round, len)"
-                       f"{did_you_mean(name, ('int', 'min', 'max', 'round', 'len'))}",
-                       e.span, "RG307")
+        name = e.name
+        try:
+            fn = self.scope.lookup(name)
+        except KeyError:
+            raise self.err(f"unknown function '{name}' (functions: "
+                           f"{', '.join(BUILTIN_FUNCTIONS)}, and `let {name}(x) = ...` defines "
+                           f"one){did_you_mean(name, BUILTIN_FUNCTIONS)}", e.span,
+                           "RG307") from None
+        if not isinstance(fn, UserFunction):
+            raise self.err(f"'{name}' is a {type_name(fn)}, not a function", e.span, "RG307")
+        defn = fn.defn
+        if name in self.active:
+            cycle = " -> ".join([*self.active[self.active.index(name):], name])
+            raise self.err(f"function '{name}' calls itself ({cycle}); functions cannot be "
+                           "recursive", e.span, "RG309")
+        params = defn.params
+        if len(args) > len(params):
+            raise self.err(f"{name}() takes at most {len(params)} argument"
+                           f"{'s' if len(params) != 1 else ''}, got {len(args)}", e.span,
+                           "RG310")
+        bound: dict[str, Any] = {}
+        outer = self.scope
+        self.scope = Scope(bound, Scope(fn.values))
+        self.active.append(name)
+        try:
+            for i, p in enumerate(params):
+                if i < len(args):
+                    bound[p.name] = args[i]
+                elif p.default is not None:
+                    bound[p.name] = self.run(p.default, depth + 1)
+                else:
+                    raise self.err(f"{name}() is missing its argument '{p.name}'", e.span,
+                                   "RG310")
+            return self.run(defn.body, depth + 1)
+        finally:
+            self.active.pop()
+            self.scope = outer

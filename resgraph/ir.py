@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 Shape = tuple[int, ...]
 Dtype = Literal["float", "long"]
 ScopeKind = Literal["network", "block", "seq", "copy", "residual", "highway", "dense",
-                    "dense_layer", "shortcut"]
+                    "dense_layer", "shortcut", "gate", "parallel"]
 
 
 class NodeAttrs(TypedDict):

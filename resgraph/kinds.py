@@ -22,7 +22,8 @@ from typing import Literal
 
 from resgraph.ops import ArgSpec
 
-EdgeKindName = Literal["seq", "residual", "skip", "highway", "dense", "control"]
+EdgeKindName = Literal["seq", "residual", "skip", "highway", "dense", "gate", "parallel",
+                       "control"]
 Dash = Literal["solid", "dashed", "dotted"]
 
 
@@ -73,7 +74,7 @@ class ConnectionKind:
 
 
 _RESIDUAL_ARGS = (
-    ArgSpec("shortcut", "word", "identity", ("identity", "pad", "project", "conv")),
+    ArgSpec("shortcut", "word", "identity", ("identity", "pad", "project", "conv", "none")),
     ArgSpec("drop_path", "float", 0.0, minimum=0, maximum=1, open_max=True),
     ArgSpec("shortcut_bn", "bool", True),
 )
@@ -102,6 +103,15 @@ CONNECTIONS: dict[str, ConnectionKind] = {k.name: k for k in (
     ConnectionKind(
         "dense", (ArgSpec("layers", "int", minimum=0),), (), "concat", ("concat",), "short",
         EdgeKind("dense", True, Style("#7048e8", 1.2), "dense: concatenated (‖)")),
+    ConnectionKind(
+        "gate", (), None, "mul", ("mul",), "short",
+        EdgeKind("gate", True, Style("#c2255c", 2.0, mermaid="==>"),
+                 "gate: x scaled by F(x) (×); F is a control path")),
+    ConnectionKind(
+        "parallel", (ArgSpec("merge", "word", "concat", ("concat", "add")),), None, "concat",
+        ("concat", "add"), "short",
+        EdgeKind("parallel", True, Style("#0c8599", 1.4, mermaid="-->"),
+                 "parallel branches: fan-in (‖, or + with merge=add)")),
 )}
 """Every connection kind, by name (the order in which legends list them)."""
 

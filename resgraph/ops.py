@@ -327,6 +327,14 @@ def _gate_macs(ins: list[Shape], out: Shape, a: Args) -> int:
     return _prod(ins[0]) * ins[0][0]
 
 
+def _mul_shape(ins: list[Shape], a: Args) -> Shape:
+    x, f = ins[0], ins[1]
+    if len(f) != len(x) or any(b not in (d, 1) for b, d in zip(f, x)):
+        raise OpError(f"a gate F(x) of shape {shape_text(f)} does not broadcast over x "
+                      f"{shape_text(x)}", "RG414")
+    return x
+
+
 def _pad_shape(ins: list[Shape], a: Args) -> Shape:
     x = ins[0]
     stride = a["stride"]
@@ -431,6 +439,7 @@ _SPECS: list[OpSpec] = [
            _const("T"), _gate_params, _gate_macs, internal=True),
     OpSpec("highway", (), lambda ins, a: _add_shape(ins[:2], a),
            _const("H·T + x·(1−T)"), internal=True),
+    OpSpec("mul", (), _mul_shape, _const("×"), internal=True),  # the gate merge x · F(x)
     OpSpec("pad", (ArgSpec("stride", "int"), ArgSpec("channels", "int")), _pad_shape,
            lambda a, i, o: f"pad → {a['channels']}, /{a['stride']}", internal=True),
 ]

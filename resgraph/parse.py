@@ -41,7 +41,7 @@ def _parser() -> Lark:
     text = resources.files("resgraph").joinpath("grammar/resgraph.lark").read_text()
     text = text.replace(KINDS_SLOT, "|".join(CONNECTIONS))
     return Lark(text, parser="lalr", propagate_positions=True, maybe_placeholders=True,
-                cache=False)
+                cache=False, start=["start", "expr"])
 
 
 def parse(text: str, file: str = "<string>", *, max_bytes: int = MAX_FILE_BYTES,
@@ -57,7 +57,7 @@ def parse(text: str, file: str = "<string>", *, max_bytes: int = MAX_FILE_BYTES,
     _check_plain_text(text, file)
     _check_nesting(text, file, max_nesting)
     try:
-        tree = _parser().parse(text)
+        tree = _parser().parse(text, start="start")
     except UnexpectedInput as exc:
         raise _syntax_error(exc, text, file) from None
     try:
@@ -164,6 +164,10 @@ class _ToAst(Transformer_NonRecursive):
     def let_stmt(self, meta: Any, c: list) -> ast.Let:
         return ast.Let(str(c[0]), c[1], self._s(meta))
 
+    def fn_stmt(self, meta: Any, c: list) -> ast.Function:
+        return ast.Function(str(c[0]), c[1] or [], c[2], self._s(meta),
+                            _tok_span(self.file, c[0]))
+
     def _definition(self, kind: str, meta: Any, c: list) -> ast.Definition:
         return ast.Definition(kind, str(c[0]), c[1] or [], c[2], self._s(meta), self.file)
 
@@ -209,11 +213,20 @@ class _ToAst(Transformer_NonRecursive):
         return ast.Chain(list(c), self._s(meta))
 
     def term(self, meta: Any, c: list) -> ast.Term:
-        label, atom, repeat = c
+        label, atom, repeat, var, cond = c
+        template = None
         if label is not None:
-            _check_label_word(label, self.file)
+            if label.type == "LABEL":
+                _check_label_word(label, self.file)
+            elif label.type == "STRLABEL":
+                template = _template(label, self.file)
         return ast.Term(str(label) if label is not None else None, atom, repeat, self._s(meta),
-                        _tok_span(self.file, label) if label is not None else None)
+                        _tok_span(self.file, label) if label is not None else None,
+                        template, str(var) if var is not None else None,
+                        _tok_span(self.file, var) if var is not None else None, cond)
+
+    def label(self, meta: Any, c: list) -> Token:
+        return c[0]
 
     def call(self, meta: Any, c: list) -> ast.Call:
         name, args = c
@@ -229,8 +242,10 @@ class _ToAst(Transformer_NonRecursive):
         return ast.SubChain(c[0], self._s(meta))
 
     def group(self, meta: Any, c: list) -> ast.Group:
-        (kind, args, kspan), body = c
-        return ast.Group(kind, args, body, self._s(meta), kspan)
+        (kind, args, kspan), var, body = c
+        return ast.Group(kind, args, body, self._s(meta), kspan,
+                         str(var) if var is not None else None,
+                         _tok_span(self.file, var) if var is not None else None)
 
     def conn(self, meta: Any, c: list) -> tuple:
         return str(c[0]), c[1] or [], _tok_span(self.file, c[0])
@@ -310,6 +325,54 @@ class _ToAst(Transformer_NonRecursive):
 
 def _string(tok: Token) -> str:
     return _UNESCAPE.sub(r"\1", str(tok)[1:-1])
+
+
+_TEMPLATE_PART = re.compile(r"\{([^{}]*)\}")
+
+
+def _template(tok: Token, file: str) -> list[str | ast.Expr]:
+    """The parts of a label template ``"block{s}-{i}"``: text and expressions, in order.
+
+    Each ``{expr}`` is parsed as an expression located where it stands in the file.
+
+    >>> mod = parse('network n() { input x[4]\\n x -> "fc{1 + 1}": linear(2) }', "t.rg")
+    >>> parts = mod.items[0].body[1].chain.terms[1].template
+    >>> parts[0], type(parts[1]).__name__, parts[1].span.column
+    ('fc', 'BinOp', 12)
+    """
+    raw = str(tok)[1:-1]
+    line, col = tok.line or 1, (tok.column or 1) + 1
+    parts: list[str | ast.Expr] = []
+    at = 0
+    for m in _TEMPLATE_PART.finditer(raw):
+        if m.start() > at:
+            parts.append(_UNESCAPE.sub(r"\1", raw[at:m.start()]))
+        inner = m.group(1)
+        where = Span(file, line, col + m.start(), line, col + m.end())
+        if not inner.strip():
+            raise ResgraphError("RG221", "empty '{}' in a label template; put an expression "
+                                "inside, e.g. \"block{i}\"", where)
+        padded = "\n" * (line - 1) + " " * (col + m.start(1) - 1) + inner
+        try:
+            tree = _parser().parse(padded, start="expr")
+            expr = _ToAst(file).transform(tree)
+        except UnexpectedInput as exc:
+            raise _syntax_error(exc, padded, file) from None
+        except VisitError as exc:
+            if isinstance(exc.orig_exc, ResgraphError):
+                raise exc.orig_exc from None
+            raise
+        parts.append(expr)
+        at = m.end()
+    rest = raw[at:]
+    if "{" in rest or "}" in rest:
+        brace = at + max(rest.find("{"), rest.find("}"))
+        raise ResgraphError("RG221", "unmatched brace in a label template; write "
+                            "\"name{expr}\"", Span(file, line, col + brace, line,
+                                                  col + brace + 1))
+    if rest:
+        parts.append(_UNESCAPE.sub(r"\1", rest))
+    return parts
 
 
 #: Words that stand for values wherever an expression may start; no label may be one.

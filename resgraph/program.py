@@ -19,11 +19,11 @@ from typing import Any
 
 from resgraph import ast
 from resgraph.errors import ResgraphError, Span
-from resgraph.evaluate import DEFAULT_INT_BITS, Scope, evaluate
+from resgraph.evaluate import BUILTIN_FUNCTIONS, DEFAULT_INT_BITS, Scope, UserFunction, evaluate
 from resgraph.ops import OPS
 from resgraph.parse import parse
 
-RESERVED_BLOCK_NAMES = frozenset(OPS) | {"int", "min", "max", "round", "len"}
+RESERVED_BLOCK_NAMES = frozenset(OPS) | frozenset(BUILTIN_FUNCTIONS)
 
 SOURCE_SUFFIX = ".rg"
 """The only files ``use`` reads: their names, and the names of their real paths, end so."""
@@ -250,8 +250,11 @@ class _Loader:
                 self.use(prog, item, file, stack)
             elif isinstance(item, ast.Let):
                 _let(prog, item, self.limits)
+            elif isinstance(item, ast.Function):
+                _function(prog, item)
             else:
                 _define(prog, item)
+        _check_recursion(prog)
         return prog
 
     def use(self, prog: Program, item: ast.Use, file: str, stack: tuple[str, ...]) -> None:
@@ -350,6 +353,77 @@ def _let(prog: Program, item: ast.Let, limits: Limits) -> None:
     prog.values[item.name] = evaluate(item.value, Scope(prog.values),
                                       max_int_bits=limits.max_int_bits)
     prog.let_spans[item.name] = item.span
+
+
+def _function(prog: Program, item: ast.Function) -> None:
+    """``let f(a, b=1) = expr``: a function in the namespace of the lets."""
+    if item.name in BUILTIN_FUNCTIONS:
+        raise ResgraphError("RG311", f"function '{item.name}' would hide the built-in "
+                            f"function '{item.name}'; choose another name", item.name_span)
+    if item.name in prog.values:
+        raise ResgraphError("RG205", f"'{item.name}' is already defined", item.span,
+                            notes=[("first defined here", prog.let_spans[item.name])])
+    seen: dict[str, Span] = {}
+    for param in item.params:
+        if param.name in seen:
+            raise ResgraphError("RG205", f"parameter '{param.name}' of function "
+                                f"'{item.name}' is defined twice", param.span,
+                                notes=[("first defined here", seen[param.name])])
+        seen[param.name] = param.span
+    prog.values[item.name] = UserFunction(item, prog.values)
+    prog.let_spans[item.name] = item.span
+
+
+def _calls(expr: Any) -> list[ast.FuncCall]:
+    """Every function call inside an expression (iteratively: expressions may be deep)."""
+    found: list[ast.FuncCall] = []
+    todo = [expr]
+    while todo:
+        e = todo.pop()
+        if isinstance(e, ast.FuncCall):
+            found.append(e)
+        if isinstance(e, list):
+            todo.extend(e)
+        elif hasattr(e, "__dataclass_fields__") and not isinstance(e, Span):
+            todo.extend(getattr(e, f) for f in e.__dataclass_fields__ if f != "span")
+    return found
+
+
+def _check_recursion(prog: Program) -> None:
+    """Refuse a function that calls itself, directly or through others (RG309), where it is
+    defined, whether or not anything calls it."""
+    funcs = {name: v.defn for name, v in prog.values.items() if isinstance(v, UserFunction)}
+    calls = {name: [c for c in _calls([d.body, *(p.default for p in d.params)])
+                    if c.name in funcs] for name, d in funcs.items()}
+    done: set[str] = set()
+    for start in funcs:
+        if start in done:
+            continue
+        path: list[str] = []
+        stack: list[tuple[str, int]] = [(start, 0)]
+        on_path: set[str] = set()
+        while stack:
+            name, i = stack.pop()
+            if i == 0:
+                path.append(name)
+                on_path.add(name)
+            if i < len(calls[name]):
+                stack.append((name, i + 1))
+                callee = calls[name][i].name
+                if callee in on_path:
+                    cycle = " -> ".join([*path[path.index(callee):], callee])
+                    raise ResgraphError("RG309", f"function '{callee}' calls itself ({cycle}); "
+                                        "functions cannot be recursive: write the steps out, "
+                                        "or pass the value in as an argument",
+                                        calls[name][i].span,
+                                        notes=[(f"'{callee}' is defined here",
+                                                funcs[callee].name_span)])
+                if callee not in done:
+                    stack.append((callee, 0))
+            else:
+                path.pop()
+                on_path.discard(name)
+                done.add(name)
 
 
 def _define(prog: Program, item: ast.Definition) -> None:

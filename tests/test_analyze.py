@@ -130,7 +130,7 @@ def test_distribution_invariants(name: str) -> None:
         assert all(isinstance(v, int) and v > 0 for v in table.values())
     table = rep.lengths()
     assert max(table) == rep.depth and min(table) == rep.min_depth
-    assert set(rep.edges) == {"seq", "residual", "skip", "highway", "dense", "control"}
+    assert set(rep.edges) == set(EDGE_KINDS)
     assert sum(rep.edges.values()) == example(name).graph.number_of_edges()
     json.dumps(rep.to_dict())  # JSON-ready
 

@@ -27,10 +27,10 @@ from resgraph import ast
 from resgraph.binding import bind_args, bind_params, check_type, match_args, positional_shown
 from resgraph.elaborate import connections
 from resgraph.elaborate.frame import Frame
-from resgraph.elaborate.graphops import check_size
-from resgraph.elaborate.naming import NameTable, Naming, check_name, name_span
+from resgraph.elaborate.graphops import check_size, single_labelled
+from resgraph.elaborate.naming import LABEL_PATTERN, NameTable, Naming, check_name, name_span
 from resgraph.errors import ResgraphError, Span, did_you_mean
-from resgraph.evaluate import Scope, evaluate, show
+from resgraph.evaluate import NodeRef, Scope, Word, evaluate, show, type_name
 from resgraph.ir import Dtype, ScopeInfo, ScopeKind, new_node
 from resgraph.kinds import CONNECTIONS
 from resgraph.ops import OPS, USER_OPS, ArgSpec, OpError
@@ -229,7 +229,7 @@ class Elaborator:
             return ref
         atom = t.atom
         if isinstance(atom, ast.Call) and atom.args is None and atom.name not in OPS \
-                and atom.name not in self.program.blocks:
+                and atom.name not in self.program.blocks and not self.op_param(atom, fr):
             scope = fr.visible_labels()
             raise ResgraphError("RG207", f"there is no node '{atom.name}' here, and no op or "
                                 f"block of that name{did_you_mean(atom.name, [*scope, *USER_OPS])}"
@@ -246,8 +246,17 @@ class Elaborator:
         return self.term(t, flow, fr, nm)
 
     def term(self, t: ast.Term, x: int, fr: Frame, nm: Naming) -> int:
-        """One term: an op, block, group or sub-chain, maybe labelled or repeated."""
+        """One term: an op, block, group or sub-chain, maybe labelled, repeated or
+        conditional. An absent term (``if`` false, an op parameter bound to ``none``) is
+        the identity and takes no number."""
         atom = t.atom
+        if t.cond is not None and not self.condition(t.cond, fr):
+            return x
+        if isinstance(atom, ast.Call) and self.op_param(atom, fr) and \
+                fr.env.lookup(atom.name) is None:
+            return x
+        if t.var is not None and t.repeat is None:  # pragma: no cover - the grammar needs '*'
+            raise AssertionError(t)
         repeat = None
         if t.repeat is not None:
             repeat = check_type("repeat", ArgSpec("n", "int", minimum=0),
@@ -261,38 +270,47 @@ class Elaborator:
             if repeat is None:
                 return self.atom(atom, x, fr, nm, label=None, index=nm.slot())
             assert t.repeat is not None
-            return self.copies(atom, x, fr, nm, repeat, t.repeat.span)
+            return self.copies(atom, x, fr, nm, repeat, t.repeat.span, t)
         assert t.label_span is not None
+        label = self.label_of(t, fr)
         first_scope = len(self.names.scopes)
         if repeat is None and not isinstance(atom, ast.SubChain):
-            out = self.atom(atom, x, fr, nm, label=t.label, index=None)
+            out = self.atom(atom, x, fr, nm, label=label, index=None)
         else:
-            inner = self.new_scope(nm, "seq", t.label, t.label, ("seq", t.label), t.span,
-                                   t.label, None, numbered=True)
+            inner = self.new_scope(nm, "seq", label, label, ("seq", label), t.span,
+                                   label, None, numbered=True)
             if repeat is None:
                 assert isinstance(atom, ast.SubChain)
                 out = self.chain(atom.chain, x, fr, inner)
             else:
                 assert t.repeat is not None
-                out = self.copies(atom, x, fr, inner, repeat, t.repeat.span)
-        fr.define(t.label, out, t.label_span)
+                out = self.copies(atom, x, fr, inner, repeat, t.repeat.span, t)
+        fr.define(label, out, t.label_span)
         if len(self.names.scopes) > first_scope and self.names.scopes[first_scope].parent \
                 == nm.scope and out != x:
             self.instance_in[out] = (x, first_scope)
         return out
 
     def copies(self, atom: ast.Atom, x: int, fr: Frame, nm: Naming, n: int,
-               span: Span) -> int:
-        """``term * n``: n copies in series, numbered within ``nm``."""
+               span: Span, t: ast.Term | None = None) -> int:
+        """``term * n [as i]``: n copies in series, numbered within ``nm``; ``as i`` binds
+        the copy's index. When the repeated term is a sub-chain of one labelled term,
+        ``("b{i}": block) * n as i``, that label names each copy instead of its number."""
+        var, var_span = (t.var, t.var_span) if t is not None else (None, None)
+        single = single_labelled(atom)
         for i in range(n):
             before = self.size()
-            if isinstance(atom, ast.Call):
-                x = self.atom(atom, x, fr, nm, label=None, index=nm.slot())
+            copy = fr.index_frame(var, var_span, i) if var is not None else fr
+            if single is not None:
+                x = self.term(single, x, copy if var is not None else fr.child(), nm)
+            elif isinstance(atom, ast.Call):
+                x = self.atom(atom, x, copy, nm, label=None, index=nm.slot())
             else:
                 base = atom.kind if isinstance(atom, ast.Group) else "seq"
                 inner = self.new_scope(nm, "copy", base, base, ("copy", id(atom)), atom.span,
                                        None, nm.slot())
-                x = self.atom(atom, x, fr.child(), inner, label=None, index=None)
+                x = self.atom(atom, x, copy if var is not None else fr.child(), inner,
+                              label=None, index=None)
             self.estimate(before, n - i - 1, span, f"{n:,} copies")
         return x
 
@@ -341,7 +359,13 @@ class Elaborator:
 
     def call(self, c: ast.Call, x: int, fr: Frame, nm: Naming, label: str | None,
              index: int | None) -> int:
-        """An op call or a block instance."""
+        """An op call or a block instance (a parameter bound to an op's name stands for
+        that op)."""
+        if self.op_param(c, fr):
+            bound = fr.env.lookup(c.name)
+            if bound is None:
+                return x
+            c = ast.Call(str(bound), c.args, c.span, c.name_span)
         if c.name in self.program.blocks:
             return self.instantiate(self.program.blocks[c.name], c, x, fr, nm, label, index)
         spec = OPS.get(c.name)
@@ -352,6 +376,74 @@ class Elaborator:
                                 f"{did_you_mean(c.name, known)}", c.name_span)
         args = self.bind(c.name, spec.args, c.args or [], fr.env, c.span)
         return self.node(c.name, args, [(x, "seq", 0)], c.span, nm, label, index)
+
+    # ------------------------------------------------------------ new forms
+
+    def condition(self, cond: ast.Expr, fr: Frame) -> bool:
+        """The value of ``term if cond``: a boolean (RG308 otherwise)."""
+        v = evaluate(cond, fr.env, max_int_bits=self.limits.max_int_bits)
+        if not isinstance(v, bool):
+            raise ResgraphError("RG308", f"the condition of 'TERM if COND' must be true or "
+                                f"false, got {show(v)}; write a comparison (e.g. 'if n != 0' "
+                                "or 'if stride == 1')", cond.span)
+        return v
+
+    def op_param(self, c: ast.Call, fr: Frame) -> bool:
+        """Whether the term ``c`` names a parameter (or let) bound to an op, a block or
+        ``none`` (an op-valued parameter: ``act=relu`` used as ``-> act``).
+
+        A bound name whose value is not a word or ``none`` is not one (``dropout(dropout)``
+        with a float parameter ``dropout`` is the op); a word that names no op or block,
+        or any other value under a name that is no op or block, is RG223.
+        """
+        try:
+            v = fr.env.lookup(c.name)
+        except KeyError:
+            return False
+        if isinstance(v, NodeRef):
+            return False
+        if v is None:
+            return True
+        if isinstance(v, Word):
+            name = str(v)
+            spec = OPS.get(name)
+            if name in self.program.blocks or (spec is not None and not spec.internal):
+                return True
+            known = [*USER_OPS, *self.program.blocks]
+            raise ResgraphError("RG223", f"'{c.name}' is bound to '{name}', which is no op or "
+                                f"block: pass an op (e.g. {c.name}=relu), a block, or none to "
+                                f"leave the term out{did_you_mean(name, known)}", c.name_span)
+        if c.name in OPS or c.name in self.program.blocks:
+            return False
+        raise ResgraphError("RG223", f"'{c.name}' is {show(v)}, not an op: a parameter used as "
+                            f"a term must be bound to an op or block name (e.g. "
+                            f"{c.name}=relu) or to none", c.name_span)
+
+    def label_of(self, t: ast.Term, fr: Frame) -> str:
+        """A term's label: a name, an integer (``0:``) or a template ``"block{i}"``
+        filled in (RG221 when the result is no label)."""
+        assert t.label is not None and t.label_span is not None
+        if t.template is None:
+            return str(int(t.label)) if t.label.isdigit() else t.label
+        text = []
+        for part in t.template:
+            if isinstance(part, str):
+                text.append(part)
+                continue
+            v = evaluate(part, fr.env, max_int_bits=self.limits.max_int_bits)
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            if isinstance(v, bool) or not isinstance(v, (int, str)) or isinstance(v, NodeRef):
+                raise ResgraphError("RG221", f"a label template takes ints and strings, but "
+                                    f"this part is a {type_name(v)} ({show(v)})", part.span)
+            text.append(str(v))
+        label = "".join(text)
+        if not LABEL_PATTERN.fullmatch(label):
+            raise ResgraphError("RG221", f"label template {t.label} gives {show(label)}, which "
+                                "is not a label: labels are letters, digits, '_' and '-', "
+                                "not starting with '-' (e.g. \"block{i}\" or \"b{s}-{i}\")",
+                                t.label_span)
+        return label
 
     # ------------------------------------------------------------ blocks
 

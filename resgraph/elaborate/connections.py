@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from resgraph import ast
 from resgraph.binding import call_text
-from resgraph.elaborate.graphops import reaches, shortcut_stride
+from resgraph.elaborate.graphops import reaches, shortcut_stride, single_labelled
 from resgraph.elaborate.naming import Naming
 from resgraph.errors import ResgraphError, Span, did_you_mean
 from resgraph.ir import ScopeKind
@@ -52,6 +52,8 @@ class Merger:
     build: Build
     feed: Feed = _as_is
     expand: Expand | None = None
+    scoped: bool = False
+    """Whether an unlabelled group of this kind is a naming level of its own (dense)."""
 
 
 # ---------------------------------------------------------------- residual
@@ -139,17 +141,22 @@ def _dense_group(el: Elaborator, gr: ast.Group, x: int, fr: Frame, nm: Naming,
                             f"limit of {limits.max_nodes:,} (raise it with --max-nodes)",
                             gr.span)
     feats = [x]
+    labelled = single_labelled(gr.body)
     for i in range(layers):
         before = el.size()
         inp = x if i == 0 else concat(el, feats, gr.span, nm)
         single = _single_block_call(gr.body, el)
+        layer_fr = fr.index_frame(gr.var, gr.var_span, i)
         h: int | None
-        if single is not None:
-            h = el.instantiate(el.program.blocks[single.name], single, inp, fr, nm, None, i)
+        if labelled is not None:  # `"denselayer{i + 1}": layer(32)`: the label names it
+            h = el.term(labelled, inp, layer_fr, nm)
+        elif single is not None:
+            h = el.instantiate(el.program.blocks[single.name], single, inp, layer_fr, nm,
+                               None, i)
         else:
             layer_nm = el.new_scope(nm, "dense_layer", "layer", f"layer {i}", ("layer",),
                                     gr.span, None, i)
-            h = el.body(gr.body, fr.child(), layer_nm, inp)
+            h = el.body(gr.body, layer_fr, layer_nm, inp)
         if h is None or h == inp:
             raise ResgraphError("RG212", "a dense layer must compute something: the body "
                                 "of dense { ... } is empty", gr.span)
@@ -179,11 +186,106 @@ def _skip(el: Elaborator, main: int, src: int, args: Args, span: Span, nm: Namin
     return el.node("concat", {}, [(main, "seq", 0), (src, "skip", 0)], span, nm)
 
 
+# ---------------------------------------------------------------- gate
+
+
+def broadcasts(f: tuple[int, ...], x: tuple[int, ...]) -> bool:
+    """Whether a gate F(x) of shape ``f`` broadcasts over ``x`` (same rank, each dim equal
+    or 1).
+
+    >>> broadcasts((64, 1, 1), (64, 8, 8)), broadcasts((32, 1, 1), (64, 8, 8))
+    (True, False)
+    """
+    return len(f) == len(x) and all(a in (b, 1) for a, b in zip(f, x))
+
+
+def _gate(el: Elaborator, f: int, x: int, args: Args, span: Span, nm: Naming) -> int:
+    g = el.graph
+    fs, xs = g.nodes[f]["shape"], g.nodes[x]["shape"]
+    if not broadcasts(fs, xs):
+        ones = shape_text((xs[0], *(1 for _ in xs[1:])))
+        raise ResgraphError("RG414", f"gate: F(x) has shape {shape_text(fs)}, which does not "
+                            f"broadcast over x {shape_text(xs)}; end the gate with as many "
+                            f"channels as x ({ones}, e.g. gap -> ... -> conv(in.channels, 1) "
+                            "-> sigmoid)", span)
+    return el.node("mul", {}, [(x, "gate", 0), (f, "control", 0)], span, nm)
+
+
+def _gate_group(el: Elaborator, gr: ast.Group, x: int, fr: Frame, nm: Naming,
+                args: Args) -> int:
+    """``gate { F }``: ``y = x · F(x)``; F's input edges and its edge into the product are
+    control edges (F is no signal path, as a highway gate)."""
+    first = len(el.graph)
+    f = el.body(gr.body, fr, nm, x)
+    if f is None or f == x:
+        raise ResgraphError("RG415", "a gate must compute something: the body of gate { ... } "
+                            "is empty (e.g. gate { gap -> conv(in.channels, 1) -> sigmoid })",
+                            gr.span)
+    g = el.graph
+    for c in list(g.successors(x)):
+        if c >= first and g.edges[x, c]["kind"] == "seq":
+            g.edges[x, c]["kind"] = "control"
+    return _gate(el, f, x, args, gr.span, nm)
+
+
+# ---------------------------------------------------------------- parallel
+
+
+def _parallel_merge(el: Elaborator, main: int, src: int, args: Args, span: Span,
+                    nm: Naming) -> int:  # pragma: no cover - parallel has no edge form
+    raise AssertionError("parallel has no edge form")
+
+
+def _parallel_group(el: Elaborator, gr: ast.Group, x: int, fr: Frame, nm: Naming,
+                    args: Args) -> int:
+    """``parallel { b1; b2 }``: every statement is a branch from the group's input; their
+    outputs are concatenated (or added, ``merge=add``) in order. A branch that is absent
+    (``b if false``) is left out; the identity branch is written ``in`` (in a block)."""
+    outs: list[int] = []
+    spans: list[Span] = []
+    for stmt in gr.body:
+        if not isinstance(stmt, (ast.ChainStmt, ast.Assign)):
+            el.body([stmt], fr, nm, x)
+            continue
+        out = el.body([stmt], fr, nm, x)
+        assert out is not None
+        if out == x and el.node_reference(stmt.chain.terms[0].atom, fr) != x:
+            continue  # every term of the branch is absent
+        if out in outs:
+            raise ResgraphError("RG415", "two branches of parallel { ... } end at the same "
+                                "node; each branch must compute its own output", stmt.span,
+                                notes=[("the other branch", spans[outs.index(out)])])
+        outs.append(out)
+        spans.append(stmt.span)
+    if not outs:
+        raise ResgraphError("RG415", "parallel { ... } has no branch: write one chain per "
+                            "branch, e.g. parallel { conv(8, 1); conv(8, 3) }", gr.span)
+    if len(outs) == 1:
+        return outs[0]
+    shapes = [el.graph.nodes[o]["shape"] for o in outs]
+    inputs = [(o, "parallel", 0 if o == x else 1) for o in outs]
+    if args["merge"] == "add":
+        if any(s != shapes[0] for s in shapes):
+            shown = ", ".join(shape_text(s) for s in shapes)
+            raise ResgraphError("RG410", f"parallel(merge=add): the branches give {shown}; "
+                                "added branches must have one shape (or use merge=concat)",
+                                gr.span)
+        return el.node("add", {"drop_path": 0.0}, inputs, gr.span, nm)
+    if any(len(s) != len(shapes[0]) or s[1:] != shapes[0][1:] for s in shapes):
+        shown = ", ".join(shape_text(s) for s in shapes)
+        raise ResgraphError("RG411", f"parallel: the branches give {shown}; concatenated "
+                            "branches must agree in all but the channel dimension (check "
+                            "strides and padding, or use ceil=true on pools)", gr.span)
+    return el.node("concat", {}, inputs, gr.span, nm)
+
+
 MERGES: dict[str, Merger] = {
     "residual": Merger(_residual, feed=shortcut),
     "highway": Merger(_highway),
-    "dense": Merger(_dense_edge, expand=_dense_group),
+    "dense": Merger(_dense_edge, expand=_dense_group, scoped=True),
     "skip": Merger(_skip),
+    "gate": Merger(_gate, expand=_gate_group),
+    "parallel": Merger(_parallel_merge, expand=_parallel_group),
 }
 """The merger of every connection kind in :data:`resgraph.kinds.CONNECTIONS`."""
 
@@ -200,12 +302,20 @@ def group(el: Elaborator, gr: ast.Group, x: int, fr: Frame, nm: Naming, label: s
                             f"`{gr.kind} a -> b`", gr.kind_span)
     args = el.bind(gr.kind, kind.group_args, gr.args, fr.env, gr.span)
     merger = MERGES[gr.kind]
-    if label is not None or index is not None or merger.expand is not None:
+    if gr.var is not None and merger.expand is not _dense_group:
+        assert gr.var_span is not None
+        raise ResgraphError("RG222", f"'as {gr.var}' names the layer index of dense(...) "
+                            f"{{ }} (or of a repeat, 'term * n as {gr.var}'); {gr.kind} has "
+                            "no index", gr.var_span)
+    if label is not None or index is not None or merger.scoped:
         call = call_text(gr.kind, args, kind.group_args)
         nm = el.new_scope(nm, cast(ScopeKind, gr.kind), gr.kind, call, (gr.kind, call),
                           gr.span, label, index)
     if merger.expand is not None:
         return merger.expand(el, gr, x, fr, nm, args)
+    if args.get("shortcut") == "none":  # residual(shortcut=none) { F } is F
+        out = el.body(gr.body, fr, nm, x)
+        return x if out is None else out
     f = el.body(gr.body, fr, nm, x)
     if f is None or f == x:
         f = el.node("identity", {}, [(x, "seq", 0)], gr.span, nm)
@@ -227,6 +337,8 @@ def edge(el: Elaborator, e: ast.Edge, fr: Frame, nm: Naming) -> None:
         raise ResgraphError("RG211", f"{e.kind} has no edge form; write it as a group "
                             f"{e.kind} {{ ... }}", e.span)
     args = el.bind(e.kind, kind.edge_args, e.args, fr.env, e.span)
+    if args.get("shortcut") == "none":  # `residual(shortcut=none) a -> b`: no connection
+        return
     g = el.graph
     if a == b:
         raise ResgraphError("RG213", "an edge from a node to itself", e.span)

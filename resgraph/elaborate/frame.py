@@ -40,9 +40,24 @@ class Frame:
         self.env: Scope = Scope(values, parent.env if parent else parent_values,
                                 self._noderef)
 
-    def child(self) -> Frame:
-        """A frame for one repeat copy or dense layer: its own labels, the same input."""
-        return Frame({}, None, self.in_node, self.graph, self.queried, parent=self)
+    def child(self, values: dict[str, Any] | None = None) -> Frame:
+        """A frame for one repeat copy or dense layer: its own labels, the same input, and
+        ``values`` (the copy's or layer's index of ``as i``)."""
+        return Frame(values or {}, None, self.in_node, self.graph, self.queried, parent=self)
+
+    def index_frame(self, var: str | None, span: Span | None, i: int) -> Frame:
+        """A child frame binding ``var`` (the name of ``* n as var`` or ``dense(...) as var``)
+        to ``i``; ``var`` may not hide a name already visible (RG222)."""
+        if var is None:
+            return self.child()
+        assert span is not None
+        try:
+            self.env.lookup(var)
+        except KeyError:
+            return self.child({var: i})
+        raise ResgraphError("RG222", f"'as {var}' would hide the name '{var}' that is already "
+                            f"visible here; choose another index name (e.g. '{var}{var}')",
+                            span)
 
     def node(self, name: str) -> int | None:
         """The node a name stands for here (a label, or ``in``), or None."""

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import networkx as nx
 
+from resgraph import ast
 from resgraph.errors import ResgraphError, Span
 from resgraph.util import shape_text
 
@@ -83,3 +84,17 @@ def shortcut_stride(xs: tuple[int, ...], target: tuple[int, ...]) -> int | None:
                 return None
         strides.add(s)
     return strides.pop() if len(strides) == 1 else None
+
+
+def single_labelled(atom: ast.Atom | list[ast.Stmt]) -> ast.Term | None:
+    """The term of a sub-chain (or body) that is exactly one labelled term, else None: in a
+    repeat or dense layer, its label names each copy in place of the copy's number."""
+    if isinstance(atom, ast.SubChain):
+        terms = atom.chain.terms
+    elif isinstance(atom, list) and len(atom) == 1 and isinstance(atom[0], ast.ChainStmt):
+        terms = atom[0].chain.terms
+    else:
+        return None
+    if len(terms) != 1 or terms[0].label is None:
+        return None
+    return terms[0]

@@ -93,6 +93,9 @@ GRAPH_MODULE_ATTRIBUTES = frozenset({
 CHAIN_KEYWORDS = frozenset({"block", "network", "use", "let", "input", "output", *CONNECTIONS})
 
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+LABEL_PATTERN = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+"""What a label may be: besides names, integers (``0``, nn.Sequential's members) and names
+with '-' (``block1-0``, RegNet's), which the compiled module reaches with ``getattr``."""
 _ROLES: dict[str, str] = {
     "label": "a label: it names a module attribute of the compiled model",
     "network": "a network name: it names the class of the compiled model",
@@ -126,6 +129,8 @@ def reserved_reason(name: str, role: NameRole) -> str | None:
     >>> reserved_reason("__w", "label")
     "a name starting with '__' (Python treats these specially inside a class)"
     """
+    if role == "label" and not _IDENTIFIER.fullmatch(name) and LABEL_PATTERN.fullmatch(name):
+        return None  # `0`, `block1-0`: no Python name, so no Python word either
     if not _IDENTIFIER.fullmatch(name):
         return "not an ASCII identifier"
     if name.startswith("__"):

@@ -309,6 +309,12 @@ def highway(s: Step) -> Node:
     return s.call(operator.add, ht, xc)
 
 
+def mul(s: Step) -> Node:
+    """A gate merge of ``x, F(x)`` (in port order): ``x * F(x)``, F broadcast ([C,1,1])."""
+    x, f = s.inputs
+    return s.call(operator.mul, x, f)
+
+
 def pad(s: Step) -> Node:
     """Option-A shortcut: ``x[:, :, ::2, ::2]`` then zero channels, half in front.
 
@@ -361,6 +367,7 @@ LOWERINGS: dict[str, Lowering] = {
     "concat": concat,
     "gate": gate,
     "highway": highway,
+    "mul": mul,
     "pad": pad,
 }
 """Op name (a key of :data:`resgraph.ops.OPS`) → the function that lowers it.

@@ -38,11 +38,11 @@ AUTO_COLLAPSE_NODES = 150
 DENSE_RUN_NOTE = "each layer reads ‖ (block input, all earlier outputs)"
 """The note under a collapsed run of dense layers, whose concat nodes are not drawn."""
 
-MERGE_TEXT = {"add": "+", "concat": "‖", "highway": "+"}
+MERGE_TEXT = {"add": "+", "concat": "‖", "highway": "+", "mul": "×"}
 """The glyph drawn in the circle of each merge op (every op in :data:`resgraph.kinds.MERGE_OPS`)."""
 
 MERGE_TIPS = {"add": "add (residual / skip merge)", "concat": "concat on channels",
-              "highway": "gated sum y = H·T + x·(1−T)"}
+              "highway": "gated sum y = H·T + x·(1−T)", "mul": "gate y = x · F(x)"}
 """The tooltip of each merge op's circle."""
 
 

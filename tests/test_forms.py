@@ -1,0 +1,305 @@
+"""The forms of issue 12: integer and template labels, repeat and dense indices, conditional
+terms, op-valued parameters, ``shortcut=none``, the ``gate`` and ``parallel`` connection
+kinds, and expression functions. Each test checks the exact property (state_dict keys,
+shapes, path and parameter counts) and each misuse its located error."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+import resgraph
+from resgraph.analyze import analyze
+from resgraph.errors import ResgraphError
+from resgraph.render import to_dot, to_mermaid
+
+
+def _keys(src: str, **params: object) -> list[str]:
+    return list(resgraph.loads(src, **params).compile().state_dict())
+
+
+def _paths(src: str) -> list[str]:
+    g = resgraph.loads(src).graph
+    return [g.nodes[n]["path"] for n in g]
+
+
+def _error(src: str) -> ResgraphError:
+    with pytest.raises(ResgraphError) as info:
+        resgraph.loads(src)
+    return info.value
+
+
+# ---------------------------------------------------------------- (a) labels and indices
+
+
+def test_integer_labels_name_modules_like_nn_sequential() -> None:
+    src = """network n() { input x[3, 8, 8]
+        x -> features: (0: conv(4) -> 1: bn -> 2: relu -> 3: conv(8)) }"""
+    assert _keys(src) == ["features.0.weight", "features.1.weight", "features.1.bias",
+                          "features.1.running_mean", "features.1.running_var",
+                          "features.1.num_batches_tracked", "features.3.weight",
+                          "features.3.bias"]
+
+
+def test_template_labels_with_a_dash_reach_state_dict_keys_and_run() -> None:
+    src = """
+block res(w, stride=1) { conv: conv(w, 3, stride=stride) -> bn: bn -> relu }
+network n(d=2) {
+    input x[3, 16, 16]
+    x -> trunk: (block1: ("block1-{i}": res(8, stride=2 if i == 0 else 1)) * d as i)
+      -> gap -> flatten -> fc: linear(3)
+}"""
+    arch = resgraph.loads(src)
+    gm = arch.compile()
+    keys = list(gm.state_dict())
+    assert "trunk.block1.block1-0.conv.weight" in keys
+    assert "trunk.block1.block1-1.bn.running_var" in keys
+    assert not any(".0.conv" in k or "copy" in k for k in keys)
+    assert gm(torch.randn(2, 3, 16, 16)).shape == (2, 3)
+    g = arch.graph
+    convs = [g.nodes[n] for n in g if g.nodes[n]["op"] == "conv"]
+    assert [c["shape"] for c in convs] == [(8, 8, 8), (8, 8, 8)]  # stride 2 only for i == 0
+
+
+def test_repeat_index_reaches_arguments_per_copy() -> None:
+    src = """network n() { input x[4, 16, 16]
+        x -> layer2: conv(8, 3, stride=2 if i == 0 else 1) * 3 as i }"""
+    arch = resgraph.loads(src)
+    g = arch.graph
+    assert [(g.nodes[n]["path"], g.nodes[n]["shape"]) for n in g][1:] == [
+        ("layer2.0", (8, 8, 8)), ("layer2.1", (8, 8, 8)), ("layer2.2", (8, 8, 8))]
+    assert g.nodes[1]["args"]["stride"] == 2 and g.nodes[2]["args"]["stride"] == 1
+
+
+def test_dense_index_and_a_single_labelled_layer_give_torchvision_densenet_keys() -> None:
+    src = """
+block dense_layer(k) { norm1: bn -> relu -> conv1: conv(4 * k, 1) -> norm2: bn -> relu
+                       -> conv2: conv(k, 3) }
+network n() {
+    input x[8, 8, 8]
+    x -> features: (denseblock1: dense(layers=3) as i { "denselayer{i + 1}": dense_layer(4) })
+}"""
+    keys = _keys(src)
+    assert [k for k in keys if k.endswith("conv2.weight")] == [
+        f"features.denseblock1.denselayer{i}.conv2.weight" for i in (1, 2, 3)]
+    arch = resgraph.loads(src)
+    assert arch.outputs == {"output": (8 + 3 * 4, 8, 8)}
+    # the layer index reaches the arguments: growth by i
+    src2 = """network n() { input x[2, 4, 4]
+        x -> dense(layers=3) as i { conv(i + 1, 1) } }"""
+    assert resgraph.loads(src2).outputs == {"output": (2 + 1 + 2 + 3, 4, 4)}
+
+
+def test_label_template_errors_are_located_with_a_fix() -> None:
+    err = _error('network n() { input x[4]\n x -> "fc{1 > 0}": linear(2) }')
+    assert (err.code, err.line, err.column) == ("RG221", 2, 11)
+    assert "ints and strings" in err.message
+    err = _error('network n() { input x[4]\n x -> "-fc{1}": linear(2) }')
+    assert (err.code, err.line, err.column) == ("RG221", 2, 7)
+    assert "'-'" in err.message and 'block{i}' in err.message
+    err = _error('network n() { input x[4]\n x -> "fc{}": linear(2) }')
+    assert (err.code, err.line) == ("RG221", 2)
+    err = _error('network n() { input x[4]\n x -> "fc{1 +}": linear(2) }')
+    assert err.code == "RG003" or err.code == "RG004"
+
+
+def test_an_index_name_may_not_hide_a_visible_name() -> None:
+    err = _error("network n(i=2) { input x[4]\n x -> linear(4) * 2 as i }")
+    assert (err.code, err.line, err.column) == ("RG222", 2, 24)
+    assert "hide" in err.message and "'ii'" in err.message
+    err = _error("network n() { input x[4]\n x -> residual as i { linear(4) } }")
+    assert err.code == "RG222" and "dense" in err.message
+
+
+# ---------------------------------------------------------------- (b) conditions, op values
+
+
+def test_a_false_condition_leaves_the_term_out_and_takes_no_number() -> None:
+    src = """block inv(c, e) { conv: (expand: conv(c * e, 1) if e != 1 -> conv(c, 3) -> bn) }
+    network n(e=1) { input x[4, 8, 8]\n x -> inv(4, e) }"""
+    def weights(e: int) -> list[str]:
+        return [k for k in _keys(src, e=e) if k.endswith("weight")]
+    assert weights(1) == ["inv_0.conv.0.weight", "inv_0.conv.1.weight"]
+    assert weights(6) == ["inv_0.conv.expand.weight", "inv_0.conv.0.weight",
+                          "inv_0.conv.1.weight"]
+
+
+def test_a_condition_must_be_a_boolean() -> None:
+    err = _error("network n() { input x[4]\n x -> linear(4) if 1 }")
+    assert (err.code, err.line, err.column) == ("RG308", 2, 20)
+    assert "true or false, got 1" in err.message and "!= 0" in err.message
+
+
+def test_op_valued_parameters_and_none() -> None:
+    src = """block cna(c, k=3, act=relu) { 0: conv(c, k) -> 1: bn -> 2: act }
+    network n() { input x[4, 8, 8]
+      x -> a: cna(8, act=tanh) -> b: cna(8, 1, act=none)
+        -> c: cna(8, act=sigmoid if false else relu) }"""
+    arch = resgraph.loads(src)
+    g = arch.graph
+    ops = {g.nodes[n]["path"]: g.nodes[n]["op"] for n in g}
+    assert ops["a.2"] == "tanh" and ops["c.2"] == "relu"
+    assert "b.2" not in ops and ops["b.1"] == "bn"
+
+
+def test_a_parameter_used_as_a_term_must_name_an_op() -> None:
+    err = _error("block b(act=rleu) { linear(4) -> act }\n"
+                 "network n() { input x[4]\n x -> b }")
+    assert (err.code, err.line, err.column) == ("RG223", 1, 34)
+    assert "did you mean 'relu'" in err.message and "none" in err.message
+    err = _error("block b(act=3) { linear(4) -> act }\nnetwork n() { input x[4]\n x -> b }")
+    assert err.code == "RG223" and "not an op" in err.message
+
+
+def test_a_float_parameter_named_like_an_op_leaves_the_op_alone() -> None:
+    src = """block b(dropout=0.2) { linear(4) -> dropout(dropout) }
+    network n() { input x[4]\n x -> b }"""
+    g = resgraph.loads(src).graph
+    assert [g.nodes[n]["args"].get("p") for n in g if g.nodes[n]["op"] == "dropout"] == [0.2]
+
+
+def test_shortcut_none_is_just_the_body() -> None:
+    src = """block mb(c, stride=1) {
+        residual(shortcut=identity if stride == 1 and in.channels == c else none) {
+            conv(c, 3, stride=stride) -> bn } }
+    network n() { input x[4, 8, 8]\n x -> mb(4) -> mb(8, stride=2) }"""
+    g = resgraph.loads(src).graph
+    assert [g.nodes[n]["op"] for n in g].count("add") == 1
+    assert analyze(resgraph.loads(src)).paths == 2
+
+
+# ---------------------------------------------------------------- (c) gate
+
+
+SE = """
+block se(squeeze, act=relu, scale=sigmoid) {
+    gate { gap -> fc1: conv(squeeze, 1) -> act -> fc2: conv(in.channels, 1) -> scale }
+}
+network n() { input x[16, 8, 8]\n x -> conv(16, 3) -> se(4) }
+"""
+
+
+def test_gate_is_squeeze_and_excitation() -> None:
+    arch = resgraph.loads(SE)
+    gm = arch.compile().eval()
+    keys = list(gm.state_dict())
+    assert keys == ["conv_0.weight", "conv_0.bias", "se_0.fc1.weight", "se_0.fc1.bias",
+                    "se_0.fc2.weight", "se_0.fc2.bias"]
+    rep = analyze(arch)
+    assert rep.params == 16 * 16 * 9 + 16 + (16 * 4 + 4) + (4 * 16 + 16)
+    assert rep.paths == 1 and rep.depth == 1  # the gate body is a control path
+    assert rep.edges["gate"] == 1 and rep.edges["control"] == 2
+    x = torch.randn(2, 16, 8, 8)
+    sd = gm.state_dict()
+    h = torch.nn.functional.conv2d(x, sd["conv_0.weight"], sd["conv_0.bias"], padding=1)
+    s = h.mean((2, 3), keepdim=True)
+    s = torch.relu(torch.nn.functional.conv2d(s, sd["se_0.fc1.weight"], sd["se_0.fc1.bias"]))
+    s = torch.sigmoid(torch.nn.functional.conv2d(s, sd["se_0.fc2.weight"], sd["se_0.fc2.bias"]))
+    assert torch.allclose(gm(x), h * s, atol=1e-6)
+
+
+def test_gate_is_drawn_with_its_own_style_and_legend() -> None:
+    arch = resgraph.loads(SE)
+    dot = to_dot(arch)
+    assert 'class=gate' in dot and "gate: x scaled by F(x)" in dot
+    assert "==>" in to_mermaid(arch)
+
+
+def test_gate_shapes_must_broadcast() -> None:
+    err = _error("block se() { gate { gap -> conv(4, 1) -> sigmoid } }\n"
+                 "network n() { input x[16, 8, 8]\n x -> se }")
+    assert (err.code, err.line, err.column) == ("RG414", 1, 14)
+    assert "[4, 1, 1]" in err.message and "[16, 1, 1]" in err.message
+    assert "conv(in.channels, 1)" in err.message
+
+
+def test_gate_needs_a_body_and_has_no_edge_form() -> None:
+    assert _error("network n() { input x[4]\n x -> gate { } }").code == "RG415"
+    err = _error("network n() { input x[4]\n x -> a: linear(4) -> b: linear(4)\n gate a -> b }")
+    assert err.code == "RG211"
+
+
+# ---------------------------------------------------------------- (d) parallel
+
+
+INCEPTION = """
+block bconv(c, k=1) { conv: conv(c, k) -> bn: bn -> relu }
+network n() {
+    input x[8, 8, 8]
+    x -> inception3a: parallel {
+        branch1: bconv(4, 1)
+        branch2: (bconv(4, 1) -> bconv(6, 3))
+        branch4: (maxpool(3, stride=1, pad=1) -> bconv(2, 1))
+    }
+}
+"""
+
+
+def test_parallel_concatenates_branches_with_torchvision_names() -> None:
+    arch = resgraph.loads(INCEPTION)
+    assert arch.outputs == {"output": (12, 8, 8)}
+    keys = [k for k in arch.compile().state_dict() if k.endswith("conv.weight")]
+    assert keys == ["inception3a.branch1.conv.weight", "inception3a.branch2.0.conv.weight",
+                    "inception3a.branch2.1.conv.weight", "inception3a.branch4.1.conv.weight"]
+    rep = analyze(arch)
+    assert rep.paths == 3  # alternative paths add up
+    assert (rep.depth, rep.min_depth) == (2, 1)
+    assert rep.edges["parallel"] == 3
+    assert {c.kind for c in rep.connections} == {"parallel"}
+    assert all(c.reach == "short" for c in rep.connections)
+
+
+def test_parallel_add_and_an_identity_branch() -> None:
+    src = """block fire() { parallel(merge=add) { in; conv(in.channels, 3) } }
+    network n() { input x[4, 8, 8]\n x -> fire }"""
+    arch = resgraph.loads(src)
+    g = arch.graph
+    assert [g.nodes[n]["op"] for n in g] == ["input", "conv", "add"]
+    assert analyze(arch).paths == 2
+    x = torch.randn(1, 4, 8, 8)
+    gm = arch.compile()
+    sd = gm.state_dict()
+    ref = x + torch.nn.functional.conv2d(x, sd["fire_0.conv_0.weight"],
+                                             sd["fire_0.conv_0.bias"], padding=1)
+    assert torch.allclose(gm(x), ref, atol=1e-6)
+
+
+def test_parallel_is_drawn_as_fan_out_and_fan_in() -> None:
+    dot = to_dot(resgraph.loads(INCEPTION))
+    assert dot.count('class=parallel') >= 3 and "parallel branches" in dot
+
+
+def test_parallel_branch_shapes_must_concatenate() -> None:
+    err = _error("network n() { input x[4, 8, 8]\n x -> parallel {\n conv(4, 1)\n"
+                 " maxpool(2) } }")
+    assert (err.code, err.line, err.column) == ("RG411", 2, 7)
+    assert "[4, 8, 8], [4, 4, 4]" in err.message
+    err = _error("network n() { input x[4, 8, 8]\n x -> parallel { conv(4, 1) if false } }")
+    assert err.code == "RG415"
+
+
+# ---------------------------------------------------------------- (e) functions
+
+
+def test_builtin_and_user_functions() -> None:
+    src = """
+let make_divisible(v, d=8) = fix_div(v, d, max(d, int(v + d / 2) // d * d))
+let fix_div(v, d, m) = m + d if m < 0.9 * v else m
+network n(w=1.0) { input x[3, 8, 8]
+    x -> conv(make_divisible(32 * w)) -> conv(ceil(log(1000, 10)) + floor(sqrt(17)))
+      -> conv(abs(-2) + sum([1, 2])) }"""
+    g = resgraph.loads(src, w=0.35).graph
+    assert [g.nodes[n]["shape"][0] for n in g][1:] == [16, 7, 5]
+    assert resgraph.loads(src, w=1.0).graph.nodes[1]["shape"][0] == 32
+
+
+def test_function_errors_are_located() -> None:
+    err = _error("let f(a) = g(a)\nlet g(a) = f(a) + 1\nnetwork n() { input x[4] }")
+    assert (err.code, err.line, err.column) == ("RG309", 2, 12)
+    assert "f -> g -> f" in err.message
+    err = _error("let b = foo(1)\nnetwork n() { input x[4] }")
+    assert err.code == "RG307" and "let foo(x)" in err.message
+    err = _error("let f(a) = a\nlet b = f(1, 2)\nnetwork n() { input x[4] }")
+    assert (err.code, err.line, err.column) == ("RG310", 2, 9)
+    err = _error("let sqrt(a) = a\nnetwork n() { input x[4] }")
+    assert (err.code, err.line, err.column) == ("RG311", 1, 5)
