@@ -10,8 +10,8 @@ network densenet_bc(L=100, k=12, classes=10, compression=0.5) {
     input x[3, 32, 32]
     let n = (L - 4) // 6
     x -> conv0: conv(2 * k, 3, bias=false)
-      -> denseblock1: dense(layers=n) { dense_layer(k) } -> transition1: transition(compression)
-      -> denseblock2: dense(layers=n) { dense_layer(k) } -> transition2: transition(compression)
-      -> denseblock3: dense(layers=n) { dense_layer(k) }
+      -> denseblock1: dense(layers=n) as i { "denselayer{i + 1}": dense_layer(k) } -> transition1: transition(compression)
+      -> denseblock2: dense(layers=n) as i { "denselayer{i + 1}": dense_layer(k) } -> transition2: transition(compression)
+      -> denseblock3: dense(layers=n) as i { "denselayer{i + 1}": dense_layer(k) }
       -> norm4: bn -> relu -> gap -> flatten -> classifier: linear(classes)
 }

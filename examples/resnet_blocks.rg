@@ -17,11 +17,14 @@ block basic(c, stride=1) {
     -> relu
 }
 
-# 1x1 reduce, 3x3, 1x1 expand to c * expansion channels (ResNet-50/101/152).
-block bottleneck(c, stride=1, expansion=4) {
+# 1x1 reduce, 3x3, 1x1 expand to c * expansion channels (ResNet-50/101/152). The inner
+# width is c * width / 64 per group: `groups` groups of `width` channels at c = 64 make
+# ResNeXt's "32x4d" (groups=32, width=4); width=128 is Wide ResNet-2's doubled width.
+block bottleneck(c, stride=1, expansion=4, groups=1, width=64) {
+    let inner = c * width // 64 * groups
     residual(shortcut=project) {
-        conv1: conv(c, 1) -> bn1: bn -> relu
-        -> conv2: conv(c, 3, stride=stride) -> bn2: bn -> relu
+        conv1: conv(inner, 1) -> bn1: bn -> relu
+        -> conv2: conv(inner, 3, stride=stride, groups=groups) -> bn2: bn -> relu
         -> conv3: conv(c * expansion, 1) -> bn3: bn
     }
     -> relu

@@ -26,6 +26,7 @@ from resgraph import analyze as an
 from resgraph import report as rp
 from resgraph.cli import main
 from resgraph.kinds import CONNECTIONS, EDGE_KINDS
+from resgraph.program import load_program
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLES = os.path.join(ROOT, "examples")
@@ -69,7 +70,7 @@ def test_resnet18_and_152() -> None:
 
 
 def test_densenet121() -> None:
-    rep = report("densenet121.rg")
+    rep = report("densenet.rg", network="densenet121")
     assert (rep.depth, rep.min_depth, rep.paths) == (121, 5, 2**58)
     assert rep.macs == pytest.approx(2.834e9, rel=0.005)
 
@@ -113,13 +114,21 @@ def test_veit_resnet110() -> None:
 
 
 def _example_files() -> list[str]:
-    return sorted(os.path.basename(p) for p in glob.glob(os.path.join(EXAMPLES, "*.rg")))
+    """Each example file; each network of a family file as ``file:network``."""
+    names = []
+    for p in sorted(glob.glob(os.path.join(EXAMPLES, "*.rg"))):
+        nets = list(load_program(open(p).read(), p, resgraph.Limits()).networks)
+        base = os.path.basename(p)
+        names += [f"{base}:{n}" for n in nets] if len(nets) > 1 else [base]
+    return names
 
 
 @pytest.mark.parametrize("name", _example_files())
 def test_distribution_invariants(name: str) -> None:
+    name, _, network = name.partition(":")
+    params = {"network": network} if network else {}
     try:
-        rep = report(name)
+        rep = report(name, **params)
     except resgraph.ResgraphError as exc:
         if exc.code == "RG216" and "defines no network" in str(exc):
             pytest.skip("a block library")
@@ -131,7 +140,7 @@ def test_distribution_invariants(name: str) -> None:
     table = rep.lengths()
     assert max(table) == rep.depth and min(table) == rep.min_depth
     assert set(rep.edges) == set(EDGE_KINDS)
-    assert sum(rep.edges.values()) == example(name).graph.number_of_edges()
+    assert sum(rep.edges.values()) == example(name, **params).graph.number_of_edges()
     json.dumps(rep.to_dict())  # JSON-ready
 
 
@@ -302,7 +311,7 @@ def test_unet_long_skips() -> None:
 
 
 def test_densenet_blocks_and_dense_edges() -> None:
-    rep = report("densenet121.rg")
+    rep = report("densenet.rg", network="densenet121")
     assert rep.edges["dense"] == len(rep.connections) == 21 + 78 + 300 + 136
     rows = {b.path: b for b in rep.blocks}
     assert rows["features"].paths == 2**58
@@ -404,7 +413,7 @@ def test_units_and_huge_counts(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_json_is_exact() -> None:
-    proc = run_cli("analyze", "examples/densenet121.rg", "--json")
+    proc = run_cli("analyze", "examples/densenet.rg", "--network", "densenet121", "--json")
     assert proc.returncode == 0, proc.stderr
     data = json.loads(proc.stdout)
     for key in ("network", "params", "trainable_params", "macs", "depth", "min_depth", "paths",

@@ -14,6 +14,7 @@ import pytest
 
 import resgraph
 from resgraph.ir import lint
+from resgraph.program import load_program
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -26,9 +27,9 @@ PUBLISHED = [
     ("resnet50.rg", {}, 25_557_032, (1000,)),
     ("resnet101.rg", {}, 44_549_160, (1000,)),
     ("resnet152.rg", {}, 60_192_808, (1000,)),
-    ("densenet121.rg", {}, 7_978_856, (1000,)),
-    ("densenet169.rg", {}, 14_149_480, (1000,)),
-    ("densenet201.rg", {}, 20_013_928, (1000,)),
+    ("densenet.rg", {"network": "densenet121"}, 7_978_856, (1000,)),
+    ("densenet.rg", {"network": "densenet169"}, 14_149_480, (1000,)),
+    ("densenet.rg", {"network": "densenet201"}, 20_013_928, (1000,)),
     ("cifar_resnet.rg", {"n": 3}, 269_722, (10,)),
     ("cifar_resnet.rg", {"n": 9}, 853_018, (10,)),
     ("cifar_resnet.rg", {"n": 18}, 1_727_962, (10,)),
@@ -50,13 +51,16 @@ def test_published_parameter_counts(file: str, sets: dict, params: int, out: tup
     assert lint(arch.graph) == []
 
 
-def network_files() -> list[Path]:
-    return [p for p in sorted(EXAMPLES.glob("*.rg")) if "network" in p.read_text()]
+def network_files() -> list[tuple[Path, str]]:
+    """Each network of each example file."""
+    return [(p, n) for p in sorted(EXAMPLES.glob("*.rg")) if "network" in p.read_text()
+            for n in load_program(p.read_text(), str(p), resgraph.Limits()).networks]
 
 
-@pytest.mark.parametrize("path", network_files(), ids=lambda p: p.name)
-def test_every_example_elaborates_and_lints(path: Path) -> None:
-    arch = resgraph.load(str(path))
+@pytest.mark.parametrize(("path", "network"), network_files(),
+                         ids=[f"{p.name}:{n}" for p, n in network_files()])
+def test_every_example_elaborates_and_lints(path: Path, network: str) -> None:
+    arch = resgraph.load(str(path), network=network)
     assert lint(arch.graph) == []
     assert path.read_text().startswith("#"), "each example starts with a comment naming its paper"
 

@@ -27,6 +27,7 @@ from resgraph.cli import main as cli
 from resgraph.lower import estimate_bytes, torch_ops
 from resgraph.lower.torch_ops import LOWERINGS, DropPath, SelfAttention
 from resgraph.ops import OPS
+from resgraph.program import load_program
 from tests import reference as ref
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -72,20 +73,19 @@ network seq(d=16, t=8) {
 
 
 def example_files() -> list[Any]:
-    """Every example with a network, with the --set overrides and device to test it at."""
+    """Every network of every example, with the --set overrides and device to test it at."""
     cases = []
     for path in sorted(EXAMPLES.glob("*.rg")):
-        try:
-            resgraph.load(str(path))
-        except resgraph.ResgraphError as exc:
-            if exc.code == "RG216" and "defines no network" in exc.message:
-                continue  # a block library (resnet_blocks.rg, densenet_blocks.rg)
-            raise
+        names = list(load_program(path.read_text(), str(path), resgraph.Limits()).networks)
+        if not names:
+            continue  # a block library (resnet_blocks.rg, densenet_blocks.rg)
         if path.stem == "gpt2":
             cases.append(pytest.param(path, GPT2_SMALL, id="gpt2-small"))
             cases.append(pytest.param(path, {}, id="gpt2-full"))
-        else:
+        elif len(names) == 1:
             cases.append(pytest.param(path, {}, id=path.stem))
+        else:  # a family file
+            cases += [pytest.param(path, {"network": n}, id=n) for n in names]
     return cases
 
 
