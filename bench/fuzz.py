@@ -75,6 +75,14 @@ VOCAB: tuple[str, ...] = (
     "channels", "shape", "features", "rank", "out", "x", "shortcut", "project", "layers",
     "merge", "stride", "k", "groups", "dilation", "bias", "auto", "long", "float",
     "`", "$", "@", "!", "?", "\\", "'", "\t", "\x00", "é", "__import__", "eval", "exec",
+    # the zoo's ops (issue 12) and their arguments
+    "relu6", "hardswish", "hardsigmoid", "adaptiveavgpool", "permute", "reshape", "slice",
+    "shuffle", "scale", "ceil", "start", "stop", "end", "dims", "size", "init", "dim",
+    "[1, 2, 0]", "[2, 0, 1]", "[0, 0, 1]", "[-1]", "[-1, -1]", "[7, 7]",
+    # the zoo's language forms (issue 12)
+    "gate", "parallel", "as", "if", "floor", "log", "sqrt", "abs", "sum", "none",
+    '"b{i}"', '"b{i}-{j}"', '"{"', '"{}"', '"-x"', "0:", "7:", "as i", "if false",
+    "let f(a, b=1) = a + b", "f(1)", "f(1, 2, 3)",
 )
 
 

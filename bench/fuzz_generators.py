@@ -39,6 +39,7 @@ NAMES: tuple[str, ...] = (
     "highway", "in", "true", "false", "none", "conv", "relu", "linear", "bn", "add",
     "concat", "gate", "x", "y", "out", "main", "net", "Net", "NET", "a" * 200, "x1", "é",
     "resgraph", "os", "sys", "builtins", "math", "inf", "nan", "Module", "GraphModule",
+    "parallel", "as", "ceil", "floor", "log", "sqrt", "abs", "sum",  # issue 12
 )
 """Names that have broken generated code or module paths, or could."""
 
@@ -56,6 +57,20 @@ CALLS: tuple[str, ...] = (
     "layernorm(eps=V)", "dropout(V)", "maxpool(V)", "avgpool(2, stride=V)", "upsample(V)",
     "linear(V)", "softmax(V)", "residual(drop_path=V) { relu }", "highway(gate_bias=V) { relu }",
     "dense(layers=V) { conv(4) }", "relu * V",
+    # the zoo's ops (issue 12)
+    "maxpool(3, stride=2, ceil=V)", "avgpool(3, stride=2, pad=1, ceil=V)", "adaptiveavgpool(V)",
+    "permute(V)", "reshape(V)", "flatten(V)", "flatten(1, V)", "slice(V, 2)", "slice(0, V)",
+    "slice(0, 2, dim=V)", "shuffle(V)", "layernorm(dim=V)", "scale(V)", "scale(dim=V)",
+    "relu6 -> hardswish -> hardsigmoid * V",
+    # the zoo's language forms (issue 12)
+    "conv(4) * 2 as i -> conv(V if i == 0 else 4)", "conv(4) if V", "relu * V as i",
+    '"b{V}": conv(4)', '("b{i}-{V}": conv(4)) * 2 as i', "V: conv(4)",
+    "dense(layers=2) as i { conv(V) }", 'dense(layers=V) as i { "layer{i + 1}": conv(4) }',
+    "residual(shortcut=V) { relu }", "residual(shortcut=identity if V else none) { relu }",
+    "gate { gap -> conv(V, 1) -> sigmoid }", "gate { conv(4, 1) -> sigmoid * V }",
+    "parallel { conv(V, 1); conv(4, 3) }", "parallel(merge=V) { conv(4); relu }",
+    "parallel { maxpool(V); conv(4) }", "conv(ceil(V)) -> conv(floor(V)) -> conv(abs(V))",
+    "conv(int(sqrt(V)) + 1) -> linear(int(log(V, 2)) + sum([V]))",
 )
 """Calls with a slot ``V`` for a value."""
 

@@ -338,7 +338,7 @@ def _template(tok: Token, file: str) -> list[str | ast.Expr]:
     >>> mod = parse('network n() { input x[4]\\n x -> "fc{1 + 1}": linear(2) }', "t.rg")
     >>> parts = mod.items[0].body[1].chain.terms[1].template
     >>> parts[0], type(parts[1]).__name__, parts[1].span.column
-    ('fc', 'BinOp', 12)
+    ('fc', 'BinOp', 11)
     """
     raw = str(tok)[1:-1]
     line, col = tok.line or 1, (tok.column or 1) + 1

@@ -61,6 +61,13 @@ network n(d=2) {
     assert [c["shape"] for c in convs] == [(8, 8, 8), (8, 8, 8)]  # stride 2 only for i == 0
 
 
+def test_a_repeated_template_label_that_reads_the_index_names_each_copy() -> None:
+    src = """network n() { input x[4]
+        x -> trunk: ("block1-{i}": linear(4) * 2 as i -> "b{j}": linear(4) * 2 as j) }"""
+    assert [k for k in _keys(src) if k.endswith("weight")] == [
+        "trunk.block1-0.weight", "trunk.block1-1.weight", "trunk.b0.weight", "trunk.b1.weight"]
+
+
 def test_repeat_index_reaches_arguments_per_copy() -> None:
     src = """network n() { input x[4, 16, 16]
         x -> layer2: conv(8, 3, stride=2 if i == 0 else 1) * 3 as i }"""
@@ -262,6 +269,23 @@ def test_parallel_add_and_an_identity_branch() -> None:
     ref = x + torch.nn.functional.conv2d(x, sd["fire_0.conv_0.weight"],
                                              sd["fire_0.conv_0.bias"], padding=1)
     assert torch.allclose(gm(x), ref, atol=1e-6)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_parallel_with_conditional_branches_is_regnet_proj_plus_f(stride: int) -> None:
+    src = """block res(w, stride=1) {
+        parallel(merge=add) {
+            proj: (0: conv(w, 1, stride=stride) -> 1: bn) if stride != 1
+            in if stride == 1
+            f: (a: conv(w, 3, stride=stride) -> bn)
+        } -> relu }
+    network n(s=1) { input x[4, 8, 8]\n x -> "block1-0": res(4, stride=s) }"""
+    keys = [k for k in _keys(src, s=stride) if k.endswith("weight")]
+    proj = ["block1-0.proj.0.weight", "block1-0.proj.1.weight"] if stride == 2 else []
+    assert keys == [*proj, "block1-0.f.a.weight", "block1-0.f.0.weight"]
+    assert analyze(resgraph.loads(src, s=stride)).paths == 2
+    err = _error("network n() { input x[4]\n x -> relu\n x if true -> relu }")
+    assert err.code == "RG208" and "conditional" in err.message
 
 
 def test_parallel_is_drawn_as_fan_out_and_fan_in() -> None:

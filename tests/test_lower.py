@@ -49,6 +49,7 @@ network maps(c=8) {
       -> residual(shortcut=conv) { conv(c * 2, 3) -> groupnorm(4) }
       -> highway(gate_bias=-1.0) { conv(2 * c, 3) -> relu }
       -> dense(layers=2) { bn -> relu -> conv(4, 3) }
+      -> gate { gap -> conv(c, 1) -> relu -> conv(2 * c + 8, 1) -> sigmoid }
       -> dropout(0.2) -> maxpool(2) -> avgpool(2, stride=1, pad=1)
       -> upsample(2, mode=bilinear) -> gap -> flatten -> linear(10)
     s = seq -> conv(4, 3) -> bn -> silu -> maxpool(2) -> upsample(2, mode=linear) -> gap

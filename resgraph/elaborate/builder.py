@@ -16,6 +16,7 @@ through the kind registry; names by :mod:`resgraph.elaborate.naming`.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from resgraph import ast
 from resgraph.binding import bind_args, bind_params, check_type, match_args, positional_shown
 from resgraph.elaborate import connections
 from resgraph.elaborate.frame import Frame
-from resgraph.elaborate.graphops import check_size, single_labelled
+from resgraph.elaborate.graphops import check_size, single_labelled, uses_name
 from resgraph.elaborate.naming import LABEL_PATTERN, NameTable, Naming, check_name, name_span
 from resgraph.errors import ResgraphError, Span, did_you_mean
 from resgraph.evaluate import NodeRef, Scope, Word, evaluate, show, type_name
@@ -223,9 +224,10 @@ class Elaborator:
         the flow."""
         ref = self.node_reference(t.atom, fr)
         if ref is not None:
-            if t.label is not None or t.repeat is not None:
-                raise ResgraphError("RG208", "a node reference cannot be labelled or repeated",
-                                    t.span)
+            if t.label is not None or t.repeat is not None or t.cond is not None:
+                raise ResgraphError("RG208", "a node reference cannot be labelled, repeated or "
+                                    "conditional (only a branch of parallel { } may be "
+                                    "`in if cond` alone)", t.span)
             return ref
         atom = t.atom
         if isinstance(atom, ast.Call) and atom.args is None and atom.name not in OPS \
@@ -266,6 +268,13 @@ class Elaborator:
                 raise ResgraphError("RG504", f"repeat count {repeat:,} is over the limit of "
                                     f"{self.limits.max_repeat:,} (raise it with --max-repeat)",
                                     t.repeat.span)
+        if repeat is not None and t.template is not None and t.var is not None \
+                and uses_name(t.template, t.var):
+            # `"block1-{i}": res(w) * 2 as i`: the label names each copy
+            one = dataclasses.replace(t, repeat=None, var=None, var_span=None, cond=None)
+            assert t.repeat is not None
+            return self.copies(ast.SubChain(ast.Chain([one], t.span), t.span), x, fr, nm,
+                               repeat, t.repeat.span, t)
         if t.label is None:
             if repeat is None:
                 return self.atom(atom, x, fr, nm, label=None, index=nm.slot())

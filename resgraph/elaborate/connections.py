@@ -17,6 +17,7 @@ needs its own (dense). Adding a kind is its registry entry plus one ``build`` fu
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
@@ -247,6 +248,14 @@ def _parallel_group(el: Elaborator, gr: ast.Group, x: int, fr: Frame, nm: Naming
         if not isinstance(stmt, (ast.ChainStmt, ast.Assign)):
             el.body([stmt], fr, nm, x)
             continue
+        first = stmt.chain.terms[0]
+        if isinstance(stmt, ast.ChainStmt) and len(stmt.chain.terms) == 1 \
+                and first.cond is not None and first.label is None and first.repeat is None \
+                and el.node_reference(first.atom, fr) is not None:
+            if not el.condition(first.cond, fr):  # `in if stride == 1`: absent
+                continue
+            stmt = ast.ChainStmt(ast.Chain([dataclasses.replace(first, cond=None)],
+                                           stmt.chain.span), stmt.span)
         out = el.body([stmt], fr, nm, x)
         assert out is not None
         if out == x and el.node_reference(stmt.chain.terms[0].atom, fr) != x:

@@ -98,3 +98,24 @@ def single_labelled(atom: ast.Atom | list[ast.Stmt]) -> ast.Term | None:
     if len(terms) != 1 or terms[0].label is None:
         return None
     return terms[0]
+
+
+def uses_name(parts: list[str | ast.Expr], name: str) -> bool:
+    """Whether any expression among ``parts`` (a label template's) reads ``name``.
+
+    >>> from resgraph.errors import Span
+    >>> uses_name(["b", ast.BinOp("+", ast.Var("i", Span("f", 1, 1)),
+    ...                           ast.Literal(1, Span("f", 1, 1)), Span("f", 1, 1))], "i")
+    True
+    """
+    todo: list[object] = [p for p in parts if not isinstance(p, str)]
+    while todo:
+        e = todo.pop()
+        if isinstance(e, ast.Var) and e.name == name:
+            return True
+        if isinstance(e, list):
+            todo.extend(e)
+        elif isinstance(e, (ast.ListExpr, ast.Index, ast.Attr, ast.FuncCall, ast.BinOp,
+                            ast.UnaryOp, ast.Cond)):
+            todo.extend(getattr(e, f) for f in e.__dataclass_fields__ if f != "span")
+    return False
