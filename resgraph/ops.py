@@ -100,8 +100,21 @@ def _per_dim(v: Any, rank: int, name: str) -> tuple[int, ...]:
     return (v,) * rank
 
 
-def _window_out(size: int, k: int, s: int, p: int, d: int = 1) -> int:
-    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+def _window_out(size: int, k: int, s: int, p: int, d: int = 1, ceil: bool = False) -> int:
+    """PyTorch's output size of a sliding window (``pooling_output_shape``).
+
+    With ``ceil`` the division rounds up, but the last window must start inside the input
+    or the left padding, else it is dropped:
+
+    >>> _window_out(112, 3, 2, 0), _window_out(112, 3, 2, 0, ceil=True)
+    (55, 56)
+    >>> _window_out(6, 2, 2, 1, ceil=True), _window_out(5, 2, 2, 1, ceil=True)
+    (4, 3)
+    """
+    out = (size + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
+    if ceil and (out - 1) * s >= size + p:
+        out -= 1
+    return out
 
 
 def _window_shape(x: Shape, a: Args, op: str, channels: int) -> Shape:
@@ -110,9 +123,10 @@ def _window_shape(x: Shape, a: Args, op: str, channels: int) -> Shape:
     ss = _per_dim(a["stride"], rank, "stride")
     ps = _per_dim(a["pad"], rank, "pad")
     ds = _per_dim(a.get("dilation", 1), rank, "dilation")
+    ceil = bool(a.get("ceil", False))
     out = []
     for size, k, s, p, d in zip(x[1:], ks, ss, ps, ds):
-        o = _window_out(size, k, s, p, d)
+        o = _window_out(size, k, s, p, d, ceil)
         if o < 1:
             raise OpError(f"{op} with kernel {k}, stride {s}, padding {p} leaves nothing "
                           f"of an input of size {size} (input {shape_text(x)})", "RG403")
@@ -188,10 +202,6 @@ def _groupnorm_shape(ins: list[Shape], a: Args) -> Shape:
     return ins[0]
 
 
-def _last_affine(ins: list[Shape], out: Shape, a: Args) -> int:
-    return 2 * ins[0][-1]
-
-
 # ---------------------------------------------------------------- linear & friends
 
 
@@ -256,6 +266,8 @@ def _pool_label(op: str) -> Callable[[Args, list[Shape], Shape], str]:
         text = f"{op} {_kernel_text(a['k'], rank)}"
         if a["stride"] != 1:
             text += f", /{a['stride']}"
+        if a.get("ceil"):
+            text += ", ceil"
         return text
     return label
 
@@ -264,10 +276,6 @@ def _gap_shape(ins: list[Shape], a: Args) -> Shape:
     x = ins[0]
     rank = _spatial_rank(x, "gap")
     return (x[0],) + (1,) * rank
-
-
-def _flatten_shape(ins: list[Shape], a: Args) -> Shape:
-    return (_prod(ins[0]),)
 
 
 def _upsample_shape(ins: list[Shape], a: Args) -> Shape:
@@ -290,6 +298,147 @@ def _softmax_shape(ins: list[Shape], a: Args) -> Shape:
         raise OpError(f"softmax dim={a['dim']} is out of range for an input of rank {rank} "
                       "(batch excluded)", "RG405")
     return ins[0]
+
+
+# ---------------------------------------------------------------- layout ops (batch-less dims)
+
+
+def _dim_index(op: str, name: str, d: int, x: Shape) -> int:
+    """``d`` counted from the front (``-1`` is the last batch-less dim), or RG420."""
+    rank = len(x)
+    if not -rank <= d < rank:
+        raise OpError(f"{op}: {name}={d} is out of range for an input of shape {shape_text(x)} "
+                      f"(rank {rank}, batch excluded); use 0..{rank - 1}, or -{rank}..-1 to "
+                      "count from the end", "RG420")
+    return d % rank
+
+
+def _adaptive_shape(ins: list[Shape], a: Args) -> Shape:
+    x = ins[0]
+    rank = _spatial_rank(x, "adaptiveavgpool")
+    return (x[0], *_per_dim(a["size"], rank, "size"))
+
+
+def _adaptive_label(a: Args, ins: list[Shape], out: Shape) -> str:
+    return f"adaptive avgpool → {'×'.join(str(v) for v in out[1:])}"
+
+
+def _listed(v: Any) -> list[int]:
+    return list(v) if isinstance(v, list) else [v]
+
+
+def _permute_shape(ins: list[Shape], a: Args) -> Shape:
+    x, dims = ins[0], _listed(a["dims"])
+    rank = len(x)
+    if sorted(dims) != list(range(rank)):
+        example = ", ".join(map(str, [*range(1, rank), 0]))
+        raise OpError(f"permute({dims}) is not a permutation of the {rank} dims of "
+                      f"{shape_text(x)} (batch excluded): list each of "
+                      f"{', '.join(map(str, range(rank)))} once, e.g. permute([{example}]) "
+                      "moves the channels last", "RG422")
+    return tuple(x[d] for d in dims)
+
+
+def _reshape_shape(ins: list[Shape], a: Args) -> Shape:
+    x, want = ins[0], _listed(a["shape"])
+    total = _prod(x)
+    free = [i for i, v in enumerate(want) if v == -1]
+    known = _prod(v for v in want if v != -1)
+    if 0 in want or len(free) > 1 or (free and total % known) or (not free and known != total):
+        if 0 in want or len(free) > 1:
+            why = "every entry must be positive, or -1 once (the size that makes it fit)"
+        else:
+            why = (f"{shape_text(tuple(want))} holds {known:,} elements" if not free else
+                   f"{total:,} is not a multiple of {known:,}, the product of the other "
+                   "entries")
+        raise OpError(f"reshape({want}) does not fit the {total:,} elements of "
+                      f"{shape_text(x)} (batch excluded): {why}; give sizes whose product "
+                      f"is {total:,}, or -1 for one of them", "RG423")
+    return tuple(total // known if v == -1 else v for v in want)
+
+
+def _flatten_shape(ins: list[Shape], a: Args) -> Shape:
+    x = ins[0]
+    start = _dim_index("flatten", "start", a["start"], x)
+    end = _dim_index("flatten", "end", a["end"], x)
+    if start > end:
+        raise OpError(f"flatten(start={a['start']}, end={a['end']}): start is dim {start} "
+                      f"but end is dim {end} of {shape_text(x)}; start must not come after "
+                      "end (swap them)", "RG425")
+    return (*x[:start], _prod(x[start:end + 1]), *x[end + 1:])
+
+
+def _flatten_label(a: Args, ins: list[Shape], out: Shape) -> str:
+    if (a["start"], a["end"]) == (0, -1):
+        return "flatten"
+    return f"flatten {a['start']}..{a['end']}"
+
+
+def _slice_bounds(a: Args, x: Shape) -> tuple[int, int, int]:
+    """The dim, and the start and stop counted from the front (negatives from the end)."""
+    d = _dim_index("slice", "dim", a["dim"], x)
+    size = x[d]
+    start = a["start"] + size if a["start"] < 0 else a["start"]
+    stop = a["stop"] + size if a["stop"] < 0 else a["stop"]
+    if not 0 <= start < stop <= size:
+        what = "channels" if d == 0 else f"dim {d}"
+        raise OpError(f"slice({a['start']}, {a['stop']}) is out of range for {what} of "
+                      f"size {size} in {shape_text(x)} (batch excluded): it needs "
+                      f"0 <= start < stop <= {size}; e.g. slice(0, {max(size // 2, 1)}) "
+                      "takes the first half", "RG421")
+    return d, start, stop
+
+
+def _slice_shape(ins: list[Shape], a: Args) -> Shape:
+    x = ins[0]
+    d, start, stop = _slice_bounds(a, x)
+    return (*x[:d], stop - start, *x[d + 1:])
+
+
+def _slice_label(a: Args, ins: list[Shape], out: Shape) -> str:
+    text = f"slice {a['start']}:{a['stop']}"
+    return text if a["dim"] == 0 else f"{text}, dim {a['dim']}"
+
+
+def _shuffle_shape(ins: list[Shape], a: Args) -> Shape:
+    x, g = ins[0], a["groups"]
+    if len(x) < 2:
+        raise OpError(f"shuffle needs channels and at least one more dim, [C, L], [C, H, W] "
+                      f"or [C, D, H, W], got {shape_text(x)}", "RG402")
+    if x[0] % g:
+        lower = max(d for d in range(1, g + 1) if x[0] % d == 0)
+        raise OpError(f"shuffle(groups={g}): the {x[0]} channels of {shape_text(x)} do not "
+                      f"divide into {g} groups; use a divisor of {x[0]} such as {lower}, or "
+                      f"make the channels a multiple of {g}", "RG424")
+    return x
+
+
+def _layernorm_shape(ins: list[Shape], a: Args) -> Shape:
+    _dim_index("layernorm", "dim", a["dim"], ins[0])
+    return ins[0]
+
+
+def _layernorm_params(ins: list[Shape], out: Shape, a: Args) -> int:
+    return 2 * ins[0][_dim_index("layernorm", "dim", a["dim"], ins[0])]
+
+
+def _scale_shape(ins: list[Shape], a: Args) -> Shape:
+    _dim_index("scale", "dim", a["dim"], ins[0])
+    return ins[0]
+
+
+def _scale_params(ins: list[Shape], out: Shape, a: Args) -> int:
+    return ins[0][_dim_index("scale", "dim", a["dim"], ins[0])]
+
+
+def scale_shape(x: Shape, dim: int) -> Shape:
+    """The shape of ``scale``'s parameter on input ``x``: the size of ``dim``, 1 elsewhere.
+
+    >>> scale_shape((96, 56, 56), 0), scale_shape((56, 56, 96), -1)
+    ((96, 1, 1), (1, 1, 96))
+    """
+    d = dim % len(x)
+    return tuple(n if i == d else 1 for i, n in enumerate(x))
 
 
 # ---------------------------------------------------------------- merges (internal)
@@ -366,7 +515,8 @@ def _pad_default(a: Args) -> Any:
                                                  _per_dim(d, rank, "dilation"))]
 
 
-_ACTIVATIONS = 'activations (`gelu` is the exact erf form)'
+_ACTIVATIONS = ('activations (`gelu` is the exact erf form; `relu6`, `hardswish`, '
+                '`hardsigmoid` are ReLU6, Hardswish, Hardsigmoid)')
 _SPECS: list[OpSpec] = [
     OpSpec("conv", (ArgSpec("out", "int", minimum=1), ArgSpec("k", "ints", 3, minimum=1),
                     ArgSpec("stride", "ints", 1, minimum=1), ArgSpec("pad", "ints", _pad_default,
@@ -379,8 +529,12 @@ _SPECS: list[OpSpec] = [
     OpSpec("bn", (_EPS, ArgSpec("momentum", "float", 0.1, minimum=0, maximum=1)),
            _bn_shape, _const("bn"), _channel_affine,
            meaning='BatchNormNd (BatchNorm1d also on vectors `[C]`)'),
-    OpSpec("layernorm", (_EPS,),
-           _same, _const("layernorm"), _last_affine, meaning='LayerNorm over the last dim'),
+    OpSpec("layernorm", (_EPS, ArgSpec("dim", "int", -1)),
+           _layernorm_shape,
+           lambda a, i, o: "layernorm" if a["dim"] == -1 else f"layernorm, dim {a['dim']}",
+           _layernorm_params,
+           meaning='LayerNorm over one dim: the last by default; `dim=0` normalises the '
+                   'channels of `[C, ...]` at every position (weight and bias `[C]`)'),
     OpSpec("groupnorm", (ArgSpec("groups", "int", minimum=1), _EPS),
            _groupnorm_shape, lambda a, i, o: f"groupnorm {a['groups']}", _channel_affine,
            meaning='GroupNorm'),
@@ -388,7 +542,7 @@ _SPECS: list[OpSpec] = [
            _linear_shape, lambda a, i, o: f"linear {a['out']}", _linear_params, _linear_macs,
            weighted=1, meaning='Linear on the last dim'),
     *[OpSpec(n, (), _same, _const(n), meaning=_ACTIVATIONS) for n in
-      ("relu", "gelu", "silu", "sigmoid", "tanh")],
+      ("relu", "gelu", "silu", "sigmoid", "tanh", "relu6", "hardswish", "hardsigmoid")],
     OpSpec("identity", (), _same, _const("identity"),
            meaning="passes its input through, of any dtype", input_dtype="any"),
     OpSpec("softmax", (ArgSpec("dim", "int", -1),), _softmax_shape, _const("softmax"),
@@ -397,17 +551,44 @@ _SPECS: list[OpSpec] = [
            lambda a, i, o: f"dropout {a['p']:g}", meaning='Dropout'),
     OpSpec("maxpool", (ArgSpec("k", "ints", minimum=1),
                        ArgSpec("stride", "ints", lambda a: a["k"], minimum=1),
-                       ArgSpec("pad", "ints", 0, minimum=0)),
+                       ArgSpec("pad", "ints", 0, minimum=0), ArgSpec("ceil", "bool", False)),
            _pool_shape("maxpool"), _pool_label("maxpool"),
-           meaning='MaxPoolNd / AvgPoolNd (`pad` at most `k//2`)'),
+           meaning='MaxPoolNd / AvgPoolNd (`pad` at most `k//2`; `ceil=true` is `ceil_mode`; '
+                   'avgpool counts the padding)'),
     OpSpec("avgpool", (ArgSpec("k", "ints", minimum=1),
                        ArgSpec("stride", "ints", lambda a: a["k"], minimum=1),
-                       ArgSpec("pad", "ints", 0, minimum=0)),
+                       ArgSpec("pad", "ints", 0, minimum=0), ArgSpec("ceil", "bool", False)),
            _pool_shape("avgpool"), _pool_label("avgpool"),
-           meaning='MaxPoolNd / AvgPoolNd (`pad` at most `k//2`)'),
+           meaning='MaxPoolNd / AvgPoolNd (`pad` at most `k//2`; `ceil=true` is `ceil_mode`; '
+                   'avgpool counts the padding)'),
     OpSpec("gap", (), _gap_shape, _const("global avgpool"), meaning='AdaptiveAvgPoolNd(1)'),
-    OpSpec("flatten", (), _flatten_shape, _const("flatten"),
-           meaning='flatten all but the batch dim'),
+    OpSpec("adaptiveavgpool", (ArgSpec("size", "ints", minimum=1),), _adaptive_shape,
+           _adaptive_label, meaning='AdaptiveAvgPoolNd(size); `size` an int or a list per '
+                                    'spatial dim'),
+    OpSpec("flatten", (ArgSpec("start", "int", 0), ArgSpec("end", "int", -1)), _flatten_shape,
+           _flatten_label, meaning='flatten batch-less dims `start`..`end` (by default all '
+                                   'but the batch dim)'),
+    OpSpec("permute", (ArgSpec("dims", "ints", minimum=0),), _permute_shape,
+           lambda a, i, o: f"permute {_listed(a['dims'])}",
+           meaning='permute the batch-less dims: `permute([1, 2, 0])` turns `[C, H, W]` into '
+                   '`[H, W, C]`'),
+    OpSpec("reshape", (ArgSpec("shape", "ints", minimum=-1),), _reshape_shape,
+           lambda a, i, o: f"reshape {_listed(a['shape'])}",
+           meaning='reshape the batch-less dims; one entry may be -1'),
+    OpSpec("slice", (ArgSpec("start", "int"), ArgSpec("stop", "int"), ArgSpec("dim", "int", 0)),
+           _slice_shape, _slice_label,
+           meaning='`x[start:stop]` along batch-less dim `dim` (0: channels); negatives count '
+                   'from the end'),
+    OpSpec("shuffle", (ArgSpec("groups", "int", minimum=1),), _shuffle_shape,
+           lambda a, i, o: f"channel shuffle, {a['groups']} groups",
+           meaning='channel shuffle (ShuffleNet): `[g·n, ...]` viewed as `[g, n, ...]`, '
+                   'transposed to `[n, g, ...]`'),
+    OpSpec("scale", (ArgSpec("init", "float", 1.0), ArgSpec("dim", "int", 0)), _scale_shape,
+           lambda a, i, o: "× learned scale" if a["dim"] == 0 else
+           f"× learned scale, dim {a['dim']}", _scale_params,
+           meaning='multiply by a learned tensor, the size of `dim` there and 1 elsewhere '
+                   '(`[C, 1, 1]` on `[C, H, W]`), filled with `init`; a bare parameter '
+                   'whose key is the node\'s path'),
     OpSpec("upsample", (ArgSpec("scale", "float", 2, minimum=0, open_min=True),
                         ArgSpec("mode", "word", "nearest",
                                 ("nearest", "linear", "bilinear", "bicubic", "trilinear"))),

@@ -10,7 +10,7 @@ and the registry disagree.
     .venv/bin/python scripts/make_op_table.py --check  # exit 1 if it is stale
 
 >>> signature(OPS["maxpool"])
-'maxpool(k, stride=k, pad=0)'
+'maxpool(k, stride=k, pad=0, ceil=false)'
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ END = "<!-- end of op table -->"
 
 #: Ops shown on one row (same arguments, one meaning); the first one names the signature.
 ROWS_OF_SEVERAL: tuple[tuple[str, ...], ...] = (
-    ("relu", "gelu", "silu", "sigmoid", "tanh", "identity"),
+    ("relu", "gelu", "silu", "sigmoid", "tanh", "relu6", "hardswish", "hardsigmoid", "identity"),
     ("maxpool", "avgpool"),
 )
 

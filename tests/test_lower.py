@@ -152,7 +152,8 @@ def test_example_oracle(path: Path, sets: dict[str, int]) -> None:
         pass
     for _, node in arch.graph.nodes(data=True):
         if node["params"]:
-            target = gm.get_parameter(node["path"]) if node["op"] == "posembed" else None
+            target = gm.get_parameter(node["path"]) if node["op"] in ("posembed", "scale") \
+                else None
             count = target.numel() if target is not None else sum(
                 p.numel() for p in gm.get_submodule(node["path"]).parameters())
             assert count == node["params"], (node["path"], node["op"])
@@ -296,7 +297,11 @@ def test_every_op_runs_with_three_outputs() -> None:
     ops |= {d["op"] for _, d in seq.graph.nodes(data=True)}
     y = seq.compile()(*inputs_for(seq))
     assert y.shape == (2, 8, 10)
-    assert ops == set(OPS)  # the two networks use every op of the registry
+    zoo = resgraph.loads(ZOO_OPS)
+    ys = as_tuple(zoo.compile()(*inputs_for(zoo)))
+    assert [tuple(y.shape[1:]) for y in ys] == list(zoo.outputs.values())
+    ops |= {d["op"] for _, d in zoo.graph.nodes(data=True)}
+    assert ops == set(OPS)  # the three networks use every op of the registry
 
 
 def test_lowering_table_has_one_entry_per_op() -> None:
@@ -607,3 +612,34 @@ print(sorted(m for m in sys.modules if m.partition(".")[0] == "torch"
                           text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines()[-1] == "[]"
+
+
+# ---------------------------------------------------------------- the zoo's ops (issue 12)
+
+# The layout ops, activations, pools and the learned scale of the CNN zoo; each one is
+# checked against PyTorch in tests/test_ops_new.py.
+ZOO_OPS = """
+network zoo() {
+    input x[3, 13, 13]
+    x -> conv(8) -> relu6 -> maxpool(3, stride=2, ceil=true) -> avgpool(2, ceil=true)
+      -> adaptiveavgpool(4) -> shuffle(2) -> slice(0, 6) -> layernorm(dim=0)
+      -> layer_scale: scale(1e-6) -> hardswish -> permute([1, 2, 0]) -> reshape([-1, 6])
+      -> hardsigmoid -> flatten(0, 1) -> linear(5)
+}
+"""
+
+
+def test_zoo_ops_in_a_package(tmp_path: Path) -> None:
+    """A package of the zoo's ops rebuilds and loads its weights strictly."""
+    import importlib.util
+
+    from resgraph.lower.package import write_package
+
+    gm = resgraph.loads(ZOO_OPS).compile()
+    folder = write_package(gm, tmp_path / "zoo", "zoo")
+    spec = importlib.util.spec_from_file_location("zoo_pkg", folder / "module.py")
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    x = torch.randn(2, 3, 13, 13)
+    assert torch.equal(mod.zoo()(x), gm(x))

@@ -28,6 +28,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from resgraph.ops import scale_shape
+
 if TYPE_CHECKING:
     from torch.fx import Node
 
@@ -99,7 +101,8 @@ PACKAGE_CLASSES: tuple[type[nn.Module], ...] = (DropPath, SelfAttention)
 # Ops whose output is a fresh tensor that their backward does not need: a relu that is
 # their only consumer may work in place (as torchvision's ReLU(inplace=True) does).
 _FRESH = frozenset({"conv", "bn", "linear", "groupnorm", "layernorm", "add", "concat",
-                    "highway", "maxpool", "avgpool", "upsample", "attention"})
+                    "highway", "maxpool", "avgpool", "upsample", "attention",
+                    "adaptiveavgpool", "scale"})
 
 
 def _rank(s: Step) -> int:
@@ -137,8 +140,20 @@ def bn(s: Step) -> Node:
 
 
 def layernorm(s: Step) -> Node:
-    """``layernorm`` on ``[T, 768]`` → ``LayerNorm(768)`` (the last dimension)."""
-    return s.module(nn.LayerNorm(s.in_shapes[0][-1], eps=s.args["eps"], **s.factory))
+    """``layernorm`` on ``[T, 768]`` → ``LayerNorm(768)`` (the last dimension).
+
+    Over another dim, that dim is moved last around the same module, as torchvision's
+    LayerNorm2d does: ``layernorm(dim=0)`` on ``[96, 56, 56]`` →
+    ``torch.movedim(LayerNorm(96)(torch.movedim(x, 1, -1)), -1, 1)``.
+    """
+    shape = s.in_shapes[0]
+    d = s.args.get("dim", -1) % len(shape)
+    mod = nn.LayerNorm(shape[d], eps=s.args["eps"], **s.factory)
+    if d == len(shape) - 1:
+        return s.module(mod)
+    x = s.call(torch.movedim, s.inputs[0], d + 1, -1, name=f"{s.name}_in")
+    y = s.module(mod, x, name=f"{s.name}_norm")
+    return s.call(torch.movedim, y, -1, d + 1)
 
 
 def groupnorm(s: Step) -> Node:
@@ -156,6 +171,16 @@ def linear(s: Step) -> Node:
 def embedding(s: Step) -> Node:
     """``embedding(50257, 768)`` on token ids ``[T]`` → ``Embedding(50257, 768)``."""
     return s.module(nn.Embedding(s.args["num"], s.args["dim"], **s.factory))
+
+
+def scale(s: Step) -> Node:
+    """``layer_scale: scale(1e-6)`` on ``[96, 56, 56]``: a bare parameter ``layer_scale`` of
+    shape ``[96, 1, 1]`` filled with 1e-6, then ``layer_scale * x`` (ConvNeXt's layer scale).
+    """
+    weight = torch.full(scale_shape(s.in_shapes[0], s.args["dim"]), float(s.args["init"]),
+                        **s.factory)
+    w = s.parameter(nn.Parameter(weight))
+    return s.call(operator.mul, w, s.inputs[0], name=f"{s.name}_out")
 
 
 def posembed(s: Step) -> Node:
@@ -197,6 +222,23 @@ def relu(s: Step) -> Node:
     return s.call(F.relu, s.inputs[0])
 
 
+def relu6(s: Step) -> Node:
+    """``relu6`` → ``F.relu6(x)``, in place when x is a fresh tensor nobody else reads."""
+    if s.input_op(0) in _FRESH and s.sole_consumer(0):
+        return s.call(F.relu6, s.inputs[0], inplace=True)
+    return s.call(F.relu6, s.inputs[0])
+
+
+def hardswish(s: Step) -> Node:
+    """``hardswish`` → ``F.hardswish(x)``: ``x · relu6(x + 3) / 6``."""
+    return s.call(F.hardswish, s.inputs[0])
+
+
+def hardsigmoid(s: Step) -> Node:
+    """``hardsigmoid`` → ``F.hardsigmoid(x)``: ``relu6(x + 3) / 6``."""
+    return s.call(F.hardsigmoid, s.inputs[0])
+
+
 def gelu(s: Step) -> Node:
     """``gelu`` → ``F.gelu(x)`` (the exact erf form, PyTorch's default)."""
     return s.call(F.gelu, s.inputs[0])
@@ -225,17 +267,22 @@ def softmax(s: Step) -> Node:
 
 def _pool(s: Step, fns: tuple[Callable[..., torch.Tensor], ...]) -> Node:
     a = s.args
-    return s.call(fns[_rank(s) - 1], s.inputs[0], _tuple(a["k"]), _tuple(a["stride"]),
-                  _tuple(a["pad"]))
+    fn, args = fns[_rank(s) - 1], (s.inputs[0], _tuple(a["k"]), _tuple(a["stride"]),
+                                    _tuple(a["pad"]))
+    if a.get("ceil"):
+        return s.call(fn, *args, ceil_mode=True)
+    return s.call(fn, *args)
 
 
 def maxpool(s: Step) -> Node:
-    """``maxpool(3, stride=2, pad=1)`` on a map → ``F.max_pool2d(x, 3, 2, 1)``."""
+    """``maxpool(3, stride=2, pad=1)`` on a map → ``F.max_pool2d(x, 3, 2, 1)``;
+    ``ceil=true`` adds ``ceil_mode=True``."""
     return _pool(s, (F.max_pool1d, F.max_pool2d, F.max_pool3d))
 
 
 def avgpool(s: Step) -> Node:
-    """``avgpool(2)`` on a map → ``F.avg_pool2d(x, 2, 2, 0)``."""
+    """``avgpool(2)`` on a map → ``F.avg_pool2d(x, 2, 2, 0)`` (padding counted, as
+    PyTorch's default); ``ceil=true`` adds ``ceil_mode=True``."""
     return _pool(s, (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d))
 
 
@@ -245,9 +292,52 @@ def gap(s: Step) -> Node:
     return s.call(fn, s.inputs[0], 1)
 
 
+def adaptiveavgpool(s: Step) -> Node:
+    """``adaptiveavgpool(7)`` on ``[C, H, W]`` → ``F.adaptive_avg_pool2d(x, (7, 7))``."""
+    fn = (F.adaptive_avg_pool1d, F.adaptive_avg_pool2d, F.adaptive_avg_pool3d)[_rank(s) - 1]
+    return s.call(fn, s.inputs[0], tuple(s.shape[1:]))
+
+
 def flatten(s: Step) -> Node:
-    """``flatten`` → ``torch.flatten(x, 1)``."""
-    return s.call(torch.flatten, s.inputs[0], 1)
+    """``flatten`` → ``torch.flatten(x, 1)``; ``flatten(1, 2)`` → ``torch.flatten(x, 2, 3)``."""
+    start, end = s.args.get("start", 0), s.args.get("end", -1)
+    rank = len(s.in_shapes[0])
+    start, end = start % rank + 1, end % rank + 1
+    if end == rank:
+        return s.call(torch.flatten, s.inputs[0], start)
+    return s.call(torch.flatten, s.inputs[0], start, end)
+
+
+def permute(s: Step) -> Node:
+    """``permute([1, 2, 0])`` on ``[C, H, W]`` → ``torch.permute(x, (0, 2, 3, 1))``."""
+    dims = s.args["dims"]
+    dims = dims if isinstance(dims, list) else [dims]
+    return s.call(torch.permute, s.inputs[0], (0, *(d + 1 for d in dims)))
+
+
+def reshape(s: Step) -> Node:
+    """``reshape([-1, 4])`` on ``[8, 2, 2]`` → ``torch.reshape(x, (-1, 8, 4))`` (the batch
+    size stays as it is; the inferred shape replaces the -1)."""
+    return s.call(torch.reshape, s.inputs[0], (-1, *s.shape))
+
+
+def slice_(s: Step) -> Node:
+    """``slice(0, 58)`` on ``[116, 28, 28]`` → ``x[:, 0:58]``; ``dim`` picks another dim."""
+    shape = s.in_shapes[0]
+    d = s.args["dim"] % len(shape)
+    start = s.args["start"] + shape[d] if s.args["start"] < 0 else s.args["start"]
+    index = (slice(None),) * (d + 1) + (slice(start, start + s.shape[d]),)
+    return s.call(operator.getitem, s.inputs[0], index)
+
+
+def shuffle(s: Step) -> Node:
+    """``shuffle(2)`` on ``[C, H, W]``: ``torch.unflatten(x, 1, (2, C // 2))``, transposed
+    to ``(C // 2, 2)`` and flattened back: ShuffleNet's channel shuffle."""
+    g = s.args["groups"]
+    c = s.in_shapes[0][0]
+    x = s.call(torch.unflatten, s.inputs[0], 1, (g, c // g), name=f"{s.name}_groups")
+    x = s.call(torch.transpose, x, 1, 2, name=f"{s.name}_swap")
+    return s.call(torch.flatten, x, 1, 2)
 
 
 def upsample(s: Step) -> Node:
@@ -357,11 +447,20 @@ LOWERINGS: dict[str, Lowering] = {
     "silu": silu,
     "sigmoid": sigmoid,
     "tanh": tanh,
+    "relu6": relu6,
+    "hardswish": hardswish,
+    "hardsigmoid": hardsigmoid,
     "softmax": softmax,
     "maxpool": maxpool,
     "avgpool": avgpool,
     "gap": gap,
+    "adaptiveavgpool": adaptiveavgpool,
     "flatten": flatten,
+    "permute": permute,
+    "reshape": reshape,
+    "slice": slice_,
+    "shuffle": shuffle,
+    "scale": scale,
     "upsample": upsample,
     "add": add,
     "concat": concat,
