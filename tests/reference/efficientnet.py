@@ -164,61 +164,63 @@ class EfficientNet(nn.Module):
         return self.classifier(self.features(x).mean((2, 3)))
 
 
-def _b(width: float, depth: float, dropout: float, eps: float = 1e-5) -> EfficientNet:
+def _b(
+    width: float, depth: float, dropout: float, classes: int, eps: float = 1e-5
+) -> EfficientNet:
     cfg = Cfg(eps, 0.01) if eps != 1e-5 else Cfg()
-    return EfficientNet(B0, None, dropout, cfg, width, depth)
+    return EfficientNet(B0, None, dropout, cfg, width, depth, classes)
 
 
-def efficientnet_b0() -> EfficientNet:
+def efficientnet_b0(classes: int = 1000) -> EfficientNet:
     """B0: width 1.0, depth 1.0 (5,288,548 parameters; 224x224)."""
-    return _b(1.0, 1.0, 0.2)
+    return _b(1.0, 1.0, 0.2, classes)
 
 
-def efficientnet_b1() -> EfficientNet:
+def efficientnet_b1(classes: int = 1000) -> EfficientNet:
     """B1: width 1.0, depth 1.1 (240x240)."""
-    return _b(1.0, 1.1, 0.2)
+    return _b(1.0, 1.1, 0.2, classes)
 
 
-def efficientnet_b2() -> EfficientNet:
+def efficientnet_b2(classes: int = 1000) -> EfficientNet:
     """B2: width 1.1, depth 1.2 (288x288)."""
-    return _b(1.1, 1.2, 0.3)
+    return _b(1.1, 1.2, 0.3, classes)
 
 
-def efficientnet_b3() -> EfficientNet:
+def efficientnet_b3(classes: int = 1000) -> EfficientNet:
     """B3: width 1.2, depth 1.4 (300x300)."""
-    return _b(1.2, 1.4, 0.3)
+    return _b(1.2, 1.4, 0.3, classes)
 
 
-def efficientnet_b4() -> EfficientNet:
+def efficientnet_b4(classes: int = 1000) -> EfficientNet:
     """B4: width 1.4, depth 1.8 (380x380)."""
-    return _b(1.4, 1.8, 0.4)
+    return _b(1.4, 1.8, 0.4, classes)
 
 
-def efficientnet_b5() -> EfficientNet:
+def efficientnet_b5(classes: int = 1000) -> EfficientNet:
     """B5: width 1.6, depth 2.2, bn eps 1e-3 (456x456)."""
-    return _b(1.6, 2.2, 0.4, 1e-3)
+    return _b(1.6, 2.2, 0.4, classes, 1e-3)
 
 
-def efficientnet_b6() -> EfficientNet:
+def efficientnet_b6(classes: int = 1000) -> EfficientNet:
     """B6: width 1.8, depth 2.6, bn eps 1e-3 (528x528)."""
-    return _b(1.8, 2.6, 0.5, 1e-3)
+    return _b(1.8, 2.6, 0.5, classes, 1e-3)
 
 
-def efficientnet_b7() -> EfficientNet:
+def efficientnet_b7(classes: int = 1000) -> EfficientNet:
     """B7: width 2.0, depth 3.1, bn eps 1e-3 (600x600)."""
-    return _b(2.0, 3.1, 0.5, 1e-3)
+    return _b(2.0, 3.1, 0.5, classes, 1e-3)
 
 
-def efficientnet_v2_s() -> EfficientNet:
+def efficientnet_v2_s(classes: int = 1000) -> EfficientNet:
     """EfficientNetV2-S (384x384)."""
-    return EfficientNet(V2_S, 1280, 0.2, Cfg(1e-3))
+    return EfficientNet(V2_S, 1280, 0.2, Cfg(1e-3), classes=classes)
 
 
-def efficientnet_v2_m() -> EfficientNet:
+def efficientnet_v2_m(classes: int = 1000) -> EfficientNet:
     """EfficientNetV2-M (480x480)."""
-    return EfficientNet(V2_M, 1280, 0.3, Cfg(1e-3))
+    return EfficientNet(V2_M, 1280, 0.3, Cfg(1e-3), classes=classes)
 
 
-def efficientnet_v2_l() -> EfficientNet:
+def efficientnet_v2_l(classes: int = 1000) -> EfficientNet:
     """EfficientNetV2-L (480x480)."""
-    return EfficientNet(V2_L, 1280, 0.4, Cfg(1e-3))
+    return EfficientNet(V2_L, 1280, 0.4, Cfg(1e-3), classes=classes)

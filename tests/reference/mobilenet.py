@@ -122,14 +122,13 @@ class InvertedResidualV3(nn.Module):
     ) -> None:
         super().__init__()
         act: type[nn.Module] = nn.Hardswish if hs else nn.ReLU
-        bn = {"eps": 1e-3, "momentum": 0.01}
         mods: list[nn.Module] = []
         if exp != cin:
-            mods.append(cna(cin, exp, 1, act=act, **bn))
-        mods.append(cna(exp, exp, k, stride, groups=exp, act=act, **bn))
+            mods.append(cna(cin, exp, 1, act=act, eps=1e-3, momentum=0.01))
+        mods.append(cna(exp, exp, k, stride, groups=exp, act=act, eps=1e-3, momentum=0.01))
         if se:
             mods.append(SqueezeExcite(exp, make_divisible(exp // 4), nn.ReLU, nn.Hardsigmoid))
-        mods.append(cna(exp, cout, 1, act=None, **bn))
+        mods.append(cna(exp, cout, 1, act=None, eps=1e-3, momentum=0.01))
         self.block = nn.Sequential(*mods)
         self.residual = stride == 1 and cin == cout
 
@@ -170,11 +169,12 @@ class MobileNetV3(nn.Module):
         dropout: float = 0.2,
     ) -> None:
         super().__init__()
-        bn = {"eps": 1e-3, "momentum": 0.01}
-        feats: list[nn.Module] = [cna(3, setting[0][0], 3, 2, act=nn.Hardswish, **bn)]
+        feats: list[nn.Module] = [
+            cna(3, setting[0][0], 3, 2, act=nn.Hardswish, eps=1e-3, momentum=0.01)
+        ]
         feats += [InvertedResidualV3(*row) for row in setting]
         c = setting[-1][3]
-        feats.append(cna(c, 6 * c, 1, act=nn.Hardswish, **bn))
+        feats.append(cna(c, 6 * c, 1, act=nn.Hardswish, eps=1e-3, momentum=0.01))
         self.features = nn.Sequential(*feats)
         self.classifier = nn.Sequential(
             nn.Linear(6 * c, last), nn.Hardswish(), nn.Dropout(dropout), nn.Linear(last, classes)
