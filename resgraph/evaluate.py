@@ -348,7 +348,7 @@ class _Eval:
                            f"one){did_you_mean(name, BUILTIN_FUNCTIONS)}", e.span,
                            "RG307") from None
         if not isinstance(fn, UserFunction):
-            raise self.err(f"'{name}' is a {type_name(fn)}, not a function", e.span, "RG307")
+            raise self.err(f"'{name}' is {show(fn)} here, not a function", e.span, "RG307")
         defn = fn.defn
         if name in self.active:
             cycle = " -> ".join([*self.active[self.active.index(name):], name])

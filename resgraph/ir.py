@@ -236,7 +236,8 @@ def lint(g: nx.DiGraph) -> list[str]:
             kind = g.edges[p, n]["kind"]
             if kind not in EDGE_KINDS:
                 problems.append(f"edge {p}->{n}: unknown kind {kind!r}")
-            if not is_signal(kind) and op not in ("gate", "highway"):
+            if not is_signal(kind) and op not in ("gate", "highway", "mul") \
+                    and g.in_degree(n) != 1:  # else it starts the body of a gate { }
                 problems.append(f"edge {p}->{n}: control edge into {op}")
         if not isinstance(d.get("params"), int) or d["params"] < 0:
             problems.append(f"node {n} ({op}): params not set")

@@ -2,7 +2,7 @@
 
 An **edge kind** is what an IR edge carries (``seq``, ``control`` and one per
 connection kind). A **connection kind** is a way of joining a branch back into the
-flow (residual, highway, dense, skip): it declares its group form and options, its
+flow (residual, highway, dense, skip, gate, parallel): it declares its group form and options, its
 edge form and options, the merge op it builds, whether it is a short (in-block) or
 long connection, and how it is drawn. Elaboration builds its merges through
 :data:`resgraph.elaborate.connections.MERGES`; analysis, rendering and lowering read
@@ -83,7 +83,7 @@ _HIGHWAY_ARGS = (ArgSpec("gate_bias", "float", -2.0),)
 SEQ = EdgeKind("seq", True, Style("#495057", 1.0), "sequence")
 CONTROL = EdgeKind("control", False,
                    Style("#2b8a3e", 0.8, "dotted", arrowsize=0.6, mermaid="-.->"),
-                   "gate T (control, not a signal path)")
+                   "control: into a gate (T, F), not a signal path")
 
 CONNECTIONS: dict[str, ConnectionKind] = {k.name: k for k in (
     ConnectionKind(

@@ -327,3 +327,21 @@ def test_function_errors_are_located() -> None:
     assert (err.code, err.line, err.column) == ("RG310", 2, 9)
     err = _error("let sqrt(a) = a\nnetwork n() { input x[4] }")
     assert (err.code, err.line, err.column) == ("RG311", 1, 5)
+
+
+def test_a_run_of_blocks_holding_a_run_draws_without_a_cycle() -> None:
+    # Inception's Mixed_5c/5d: a collapsed run whose members hold a run of their own
+    import networkx as nx
+
+    from resgraph.render.view import build_view
+    arch = resgraph.loads("block b(c) { conv(c) -> bn -> relu }\n"
+                          "block pair() { a: b(4) -> c: b(4) }\n"
+                          "network n() { input x[4, 8, 8]\n x -> pair -> pair }")
+    view = build_view(arch, collapse=True, depth=None)
+    assert nx.is_directed_acyclic_graph(nx.DiGraph([(e.src, e.dst) for e in view.edges]))
+    assert len(view.edges) == 3
+
+
+def test_a_gate_body_passes_the_ir_lint() -> None:
+    from resgraph.ir import lint
+    assert lint(resgraph.loads(SE).graph) == []

@@ -154,6 +154,30 @@ class Plan:
         return found
 
     def crosses_members(self, u: int, v: int) -> bool:
-        """Whether an edge joins two different members of one run (not drawn)."""
+        """Whether an edge joins two different members of one run (not drawn).
+
+        Inside a hidden member, the runs nested in it were planned only in the run's first
+        member, so the edge is checked again at each step that maps its ends there.
+        """
+        while True:
+            if self._crosses(u, v):
+                return True
+            cu, cv = self._step(u), self._step(v)
+            if (cu, cv) == (u, v):
+                return False
+            u, v = cu, cv
+
+    def _crosses(self, u: int, v: int) -> bool:
         ru, rv = self.runs_of(u), self.runs_of(v)
         return any(ru[r] != rv[r] for r in ru.keys() & rv.keys())
+
+    def _step(self, n: int) -> int:
+        """``n``'s place in the first member of the outermost run member that hides it."""
+        for s in self.g.nodes[n]["scope"][1:]:
+            state = self.state.get(s)
+            if state == "hidden":
+                return self._counterpart(n, s)
+            if state == "box":
+                return n
+        return n
+        return n
