@@ -30,6 +30,7 @@ import pytest
 import resgraph
 from resgraph.cli import main
 from resgraph.kinds import EDGE_KINDS, MERGE_OPS
+from resgraph.program import load_program
 from resgraph.render import render, to_dot, to_mermaid, to_svg
 from resgraph.render.dot import GLYPH_TEXT, edge_style, html_text, to_dot_source
 from resgraph.render.mermaid import link_style, mermaid_text, to_mermaid_text
@@ -37,6 +38,9 @@ from resgraph.render.view import MERGE_TEXT, MERGE_TIPS, View, ViewEdge, ViewNod
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.rg") if "network " in p.read_text())
+NETWORKS = [(p, n) for p in EXAMPLES
+            for n in load_program(p.read_text(), str(p), resgraph.Limits()).networks]
+"""Every network of every example (a family file such as vgg.rg defines several)."""
 SVG = "{http://www.w3.org/2000/svg}"
 ALL_KINDS = {"seq", "residual", "skip", "highway", "dense", "control"}
 MERMAID_ARROW = re.compile(r"(--|==|-\.-)[>ox]|---|===|-\.-")
@@ -52,8 +56,10 @@ network weird() {
 '''
 
 
-def load(name: str, **params: int) -> resgraph.Architecture:
-    return resgraph.load(str(ROOT / "examples" / f"{name}.rg"), **params)
+def load(name: str, file: str | None = None, **params: int) -> resgraph.Architecture:
+    """Network ``name`` of ``examples/FILE.rg`` (by default, of ``examples/NAME.rg``)."""
+    path = ROOT / "examples" / f"{file or name}.rg"
+    return resgraph.load(str(path), network=name if file else None, **params)
 
 
 def svg_groups(svg: str, cls: str) -> list[ET.Element]:
@@ -73,9 +79,12 @@ def legend_kinds(svg: str) -> list[str]:
 
 
 @needs_dot
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-def test_every_example_svg_parses_as_xml(path: Path) -> None:
-    svg = to_svg(resgraph.load(str(path)))
+@pytest.mark.parametrize(("path", "network"), [next((p, n) for p, n in NETWORKS if p == path)
+                                               for path in EXAMPLES],
+                         ids=lambda v: v.stem if isinstance(v, Path) else v)
+def test_every_example_svg_parses_as_xml(path: Path, network: str) -> None:
+    """The first network of each example file, drawn by dot."""
+    svg = to_svg(resgraph.load(str(path), network=network))
     root = ET.fromstring(svg)
     assert root.tag == f"{SVG}svg"
     assert svg_groups(svg, "node")
@@ -108,7 +117,7 @@ def test_collapsed_titles() -> None:
     # the first bottleneck of a stage has a projection: same key, other structure
     titles = [c.title for c in build_view(load("resnet50"), collapse=True).clusters.values()]
     assert titles[:4] == ["layer1", "bottleneck(64)", "downsample", "bottleneck(64) ×2"]
-    titles = [c.title for c in build_view(load("densenet121")).clusters.values()]
+    titles = [c.title for c in build_view(load("densenet121", "densenet")).clusters.values()]
     assert "dense_layer(32, 4) ×24" in titles
     view = build_view(load("highway_mlp"), collapse=True)
     assert [c.title for c in view.clusters.values()] == ["highway ×10"]
@@ -129,9 +138,10 @@ def test_depth_boxes() -> None:
     assert view.kinds() == ["seq"]
 
 
-@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
-def test_views_are_consistent(path: Path) -> None:
-    arch = resgraph.load(str(path))
+@pytest.mark.parametrize(("path", "network"), NETWORKS,
+                         ids=[f"{p.stem}:{n}" for p, n in NETWORKS])
+def test_views_are_consistent(path: Path, network: str) -> None:
+    arch = resgraph.load(str(path), network=network)
     for collapse in (True, False):
         for depth in (0, 1, 2, None):
             view = build_view(arch, collapse=collapse, depth=depth, shapes=True, params=True)
