@@ -83,6 +83,8 @@ VOCAB: tuple[str, ...] = (
     "gate", "parallel", "as", "if", "floor", "log", "sqrt", "abs", "sum", "none",
     '"b{i}"', '"b{i}-{j}"', '"{"', '"{}"', '"-x"', "0:", "7:", "as i", "if false",
     "let f(a, b=1) = a + b", "f(1)", "f(1, 2, 3)",
+    # the spread of a flat nn.Sequential layout (issue 12)
+    "...", "f: (...relu)", "...(conv(4) -> relu) * 2", "...a:", "....", "... ...",
 )
 
 

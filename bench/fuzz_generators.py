@@ -71,6 +71,10 @@ CALLS: tuple[str, ...] = (
     "parallel { conv(V, 1); conv(4, 3) }", "parallel(merge=V) { conv(4); relu }",
     "parallel { maxpool(V); conv(4) }", "conv(ceil(V)) -> conv(floor(V)) -> conv(abs(V))",
     "conv(int(sqrt(V)) + 1) -> linear(int(log(V, 2)) + sum([V]))",
+    # the spread of a flat nn.Sequential layout (issue 12)
+    "f: (...(conv(V) -> relu) * 2 -> ...maxpool(2))", "f: (...relu * V as i)",
+    "f: (conv(4) -> ...(conv(4) -> relu) if V)", "...conv(V)",
+    "f: (...residual { conv(V) })", 'f: (...("b{V}": conv(4)))',
 )
 """Calls with a slot ``V`` for a value."""
 

@@ -145,7 +145,7 @@ Atom = Call | InRef | SubChain | Group
 
 @dataclass
 class Term:
-    """``[label:] atom [* n [as i]] [if cond]``.
+    """``[...][label:] atom [* n [as i]] [if cond]``.
 
     ``label`` is the label as written (a name, digits, or a quoted template); a template
     ``"block{i}"`` also has ``template``: its text parts and expressions, in order.
@@ -162,6 +162,8 @@ class Term:
     var_span: Span | None = None
     cond: Expr | None = None
     """The condition of ``term if cond``."""
+    spread: Span | None = None
+    """Where the ``...`` of a spread term ``...term`` is (None for any other term)."""
 
 
 @dataclass

@@ -213,7 +213,7 @@ class _ToAst(Transformer_NonRecursive):
         return ast.Chain(list(c), self._s(meta))
 
     def term(self, meta: Any, c: list) -> ast.Term:
-        label, atom, repeat, var, cond = c
+        spread, label, atom, repeat, var, cond = c
         template = None
         if label is not None:
             if label.type == "LABEL":
@@ -223,7 +223,8 @@ class _ToAst(Transformer_NonRecursive):
         return ast.Term(str(label) if label is not None else None, atom, repeat, self._s(meta),
                         _tok_span(self.file, label) if label is not None else None,
                         template, str(var) if var is not None else None,
-                        _tok_span(self.file, var) if var is not None else None, cond)
+                        _tok_span(self.file, var) if var is not None else None, cond,
+                        _tok_span(self.file, spread) if spread is not None else None)
 
     def label(self, meta: Any, c: list) -> Token:
         return c[0]

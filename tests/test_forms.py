@@ -345,3 +345,172 @@ def test_a_run_of_blocks_holding_a_run_draws_without_a_cycle() -> None:
 def test_a_gate_body_passes_the_ir_lint() -> None:
     from resgraph.ir import lint
     assert lint(resgraph.loads(SE).graph) == []
+
+
+# ---------------------------------------------------------------- (j) one path per module
+
+
+def _params_agree(src: str) -> list[str]:
+    """The node paths of ``src``; the analysis and the compiled module count the same."""
+    arch = resgraph.loads(src)
+    gm = arch.compile()
+    assert analyze(arch).params == sum(p.numel() for p in gm.parameters())
+    return _paths(src)
+
+
+def test_a_member_number_skips_template_and_integer_labels() -> None:
+    src = """network n() { input x[4, 8, 8]
+        x -> f: (conv(4) -> ("{j + 1}": conv(4)) * 2 as j -> conv(5)) }"""
+    assert _params_agree(src) == ["x", "f.0", "f.1", "f.2", "f.3"]
+    assert _keys(src)[-2:] == ["f.3.weight", "f.3.bias"]
+    src = "network n() { input x[4, 8, 8]\n x -> f: (0: conv(4) -> conv(4) -> 2: conv(4)) }"
+    assert _params_agree(src.replace("2: ", "")) == ["x", "f.0", "f.1", "f.2"]
+    src = "network n() { input x[4, 8, 8]\n x -> f: (1: conv(4) -> conv(4) -> conv(6)) }"
+    assert _params_agree(src) == ["x", "f.1", "f.0", "f.2"]
+
+
+@pytest.mark.parametrize("chain, code, at, first", [
+    ("f: (conv(4) -> 0: conv(4))", "RG224", 22, 11),       # a label repeats a number
+    ("f: (conv(4) -> relu -> 1: conv(4))", "RG224", 30, 22),
+    ('f: (("{j}": conv(4)) * 2 as j -> ("{j}": relu) * 2 as j)', "RG224", 41, 12),
+    ("f: (0: conv(4) -> 0: conv(4))", "RG204", 25, 11),     # the same label twice
+    ('"a{1}": conv(4) -> a1: conv(4)', "RG204", 26, 7),
+])
+def test_two_modules_never_share_a_path(chain: str, code: str, at: int, first: int) -> None:
+    err = _error("network n() { input x[4, 8, 8]\n x -> " + chain + " }")
+    assert (err.code, err.line, err.column) == (code, 2, at)
+    assert [(span.line, span.column) for _, span in err.notes if span] == [(2, first)]
+
+
+def test_a_label_without_the_index_cannot_name_every_copy() -> None:
+    err = _error("network n() { input x[4, 8, 8]\n x -> f: ((b: conv(4)) * 2) }")
+    assert (err.code, err.line, err.column) == ("RG224", 2, 12)
+    assert '"b{i}"' in err.message
+    err = _error("network n() { input x[4, 8, 8]\n x -> dense(layers=2) { c: conv(4) } }")
+    assert err.code == "RG224"
+
+
+# ---------------------------------------------------------------- (k) spreads
+
+
+STAGE = """
+block stage(c, n, norm=false) {
+    (conv(c, 3, bias=true) -> bn if norm -> relu) * n -> maxpool(2)
+}
+network vgg(norm=false, w=8) {
+    input x[3, 32, 32]
+    x -> features: (...stage(w, 1, norm=norm) -> ...stage(2 * w, 1, norm=norm)
+                    -> ...stage(4 * w, 2, norm=norm) -> ...stage(8 * w, 2, norm=norm)
+                    -> ...stage(8 * w, 2, norm=norm))
+      -> flatten
+      -> classifier: (linear(32) -> relu -> dropout(0.5) -> linear(32) -> relu
+                      -> dropout(0.5) -> linear(10))
+}
+"""
+
+
+class _Vgg(torch.nn.Module):
+    """VGG-11's layout (torchvision's ``make_layers`` for config "A"), small and written out
+    by hand: one flat nn.Sequential of convs, norms, relus and pools."""
+
+    def __init__(self, norm: bool, w: int = 8) -> None:
+        super().__init__()
+        layers: list[torch.nn.Module] = []
+        c_in = 3
+        for v in (w, "M", 2 * w, "M", 4 * w, 4 * w, "M", 8 * w, 8 * w, "M", 8 * w, 8 * w, "M"):
+            if v == "M":
+                layers.append(torch.nn.MaxPool2d(2, 2))
+                continue
+            assert isinstance(v, int)
+            layers.append(torch.nn.Conv2d(c_in, v, 3, padding=1))
+            if norm:
+                layers.append(torch.nn.BatchNorm2d(v))
+            layers.append(torch.nn.ReLU())
+            c_in = v
+        self.features = torch.nn.Sequential(*layers)
+        self.classifier = torch.nn.Sequential(
+            torch.nn.Linear(8 * w, 32), torch.nn.ReLU(), torch.nn.Dropout(0.5),
+            torch.nn.Linear(32, 32), torch.nn.ReLU(), torch.nn.Dropout(0.5),
+            torch.nn.Linear(32, 10))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(torch.flatten(self.features(x), 1))
+
+
+@pytest.mark.parametrize("norm", [False, True])
+def test_spreads_give_a_flat_nn_sequential_like_vgg(norm: bool) -> None:
+    torch.manual_seed(0)
+    ref = _Vgg(norm).eval()
+    for m in ref.modules():
+        if isinstance(m, torch.nn.BatchNorm2d):
+            m.running_mean.uniform_(-0.5, 0.5)
+            m.running_var.uniform_(0.5, 2.0)
+            torch.nn.init.uniform_(m.weight, 0.5, 1.5)
+            torch.nn.init.uniform_(m.bias, -0.5, 0.5)
+    arch = resgraph.loads(STAGE, norm=norm)
+    gm = arch.compile().eval()
+    want = {k: tuple(v.shape) for k, v in ref.state_dict().items()}
+    assert {k: tuple(v.shape) for k, v in gm.state_dict().items()} == want
+    assert list(gm.state_dict()) == list(want)
+    gm.load_state_dict(ref.state_dict(), strict=True)
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.allclose(gm(x), ref(x), atol=1e-5)
+    assert analyze(arch).params == sum(p.numel() for p in ref.parameters())
+    g = arch.graph
+    pools = [g.nodes[n]["path"] for n in g if g.nodes[n]["op"] == "maxpool"]
+    assert pools == (["features.3", "features.7", "features.14", "features.21", "features.28"]
+                     if norm else
+                     ["features.2", "features.5", "features.10", "features.15", "features.20"])
+
+
+def test_a_spread_block_stays_a_row_and_a_cluster() -> None:
+    arch = resgraph.loads(STAGE)
+    rows = [(b.path, b.call) for b in analyze(arch).blocks]
+    assert rows[:3] == [("features.0-2", "stage(8, 1, norm=false)"),
+                        ("features.3-5", "stage(16, 1, norm=false)"),
+                        ("features.6-10", "stage(32, 2, norm=false)")]
+    assert "6-10: stage(32, 2, norm=false)" in to_mermaid(arch)
+    from resgraph.ir import lint
+    assert lint(arch.graph) == []
+
+
+def test_spreads_mix_with_levels_repeats_conditions_and_none() -> None:
+    src = """
+block unit(c, act=relu) { conv(c, 1) -> act }
+block fire(c) { squeeze: conv(c, 1) -> relu }
+network n(big=false) {
+    input x[4, 8, 8]
+    x -> f: (conv(4) -> ...unit(4) * 2 as i -> fire(4) -> ...unit(4, act=none)
+             -> ...unit(4) if big -> ...(conv(4) -> relu) -> ...(...relu))
+}"""
+    assert _params_agree(src) == ["x", "f.0", "f.1", "f.2", "f.3", "f.4", "f.5.squeeze",
+                                  "f.5.relu_0", "f.6", "f.7", "f.8", "f.9"]
+    assert _keys(src, big=True)[-2:] == ["f.9.weight", "f.9.bias"]
+
+
+SPREAD_MISUSE_BLOCKS = """block named(c) { a: conv(c, 1) }
+block res(c) { residual { conv(c, 1) } }
+block edge(c) { a = conv(c, 1)
+    b = a -> relu
+    skip(merge=add) a -> b }
+network n() { input x[4, 8, 8]
+"""
+
+
+@pytest.mark.parametrize("chain, code, at", [
+    ("x -> ...relu", "RG226", (7, 6)),
+    ("x -> f: ((...relu) * 2)", "RG226", (7, 11)),
+    ("x -> f: (...a: relu)", "RG225", (7, 13)),
+    ('x -> f: (...("b{i}": relu) * 2 as i)', "RG225", (7, 14)),
+    ("x -> f: (...named(4))", "RG225", (1, 18)),
+    ("x -> f: (...residual { relu })", "RG227", (7, 13)),
+    ("x -> f: (...res(4))", "RG227", (2, 16)),
+    ("x -> f: (...edge(4))", "RG227", (5, 5)),
+])
+def test_spread_misuse_is_located(chain: str, code: str, at: tuple[int, int]) -> None:
+    err = _error(SPREAD_MISUSE_BLOCKS + chain + " }\n")
+    assert (err.code, err.line, err.column) == (code, *at)
+    if code != "RG226":
+        assert [(span.line, span.column) for text, span in err.notes
+                if text == "the spread" and span] == [(7, 10)]

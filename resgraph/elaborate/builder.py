@@ -120,7 +120,7 @@ class Elaborator:
         g.add_node(nid, **new_node(op, args, shape, dtype, span, nm.chain, label))
         for port, (src, kind, unit) in enumerate(inputs):
             g.add_edge(src, nid, kind=kind, port=port, unit=unit)
-        self.names.add_node(nm.scope, nid, label, index, base or op, preferred)
+        self.names.add_node(nm, nid, label, index, base or op, preferred, span)
         return nid
 
     def infer(self, op: str, in_shapes: list[tuple[int, ...]], args: dict[str, Any],
@@ -152,9 +152,11 @@ class Elaborator:
             elif isinstance(stmt, ast.Assign):
                 flow = self.chain(stmt.chain, flow, fr, nm, network)
                 fr.define(stmt.name, flow, stmt.span)
-                if self.names.label_node(nm.scope, flow, stmt.name):
+                if self.names.label_node(nm.scope, flow, stmt.name, stmt.span):
                     self.graph.nodes[flow]["label"] = stmt.name
             elif isinstance(stmt, ast.Edge):
+                if nm.spread is not None:
+                    self.not_flat(f"a {stmt.kind} edge", stmt.span, nm.spread)
                 connections.edge(self, stmt, fr, nm)
             elif isinstance(stmt, ast.Let):
                 if stmt.name in fr.env.values:
@@ -200,6 +202,7 @@ class Elaborator:
         nid = len(self.graph)
         self.graph.add_node(nid, **new_node("input", {"name": stmt.name, "dtype": dtype},
                                             tuple(dims), dtype, stmt.span, nm.chain, stmt.name))
+        self.names.claim(nm.scope, stmt.name, stmt.span)
         self.names.add_node(nm.scope, nid, stmt.name, None, "input")
         fr.define(stmt.name, nid, stmt.span)
         return nid
@@ -259,6 +262,22 @@ class Elaborator:
             return x
         if t.var is not None and t.repeat is None:  # pragma: no cover - the grammar needs '*'
             raise AssertionError(t)
+        if t.label is not None and (nm.spread is not None or t.spread is not None):
+            assert t.label_span is not None
+            at = t.spread or nm.spread
+            shown = t.label if t.template is not None else f"'{t.label}'"
+            raise ResgraphError("RG225", f"a label inside a spread: '...' numbers every node "
+                                f"it makes in the enclosing labelled sub-chain or repeat, so "
+                                f"the label {shown} would name nothing; drop it, or leave "
+                                "out the '...' so that the term forms a level with its own "
+                                "names", t.label_span, notes=[("the spread", at)])
+        if t.spread is not None:
+            if nm.counter is None:
+                raise ResgraphError("RG226", "'...' spreads a term's nodes into the numbers of "
+                                    "the enclosing labelled sub-chain or repeat, and there is "
+                                    "none here; put it inside one, e.g. "
+                                    "`features: (...stage(64) -> ...stage(128))`", t.spread)
+            nm = self.names.spread(nm, t.spread)
         repeat = None
         if t.repeat is not None:
             repeat = check_type("repeat", ArgSpec("n", "int", minimum=0),
@@ -277,11 +296,13 @@ class Elaborator:
                                repeat, t.repeat.span, t)
         if t.label is None:
             if repeat is None:
-                return self.atom(atom, x, fr, nm, label=None, index=nm.slot())
+                return self.atom(atom, x, fr, nm, label=None, index=nm.member())
             assert t.repeat is not None
             return self.copies(atom, x, fr, nm, repeat, t.repeat.span, t)
         assert t.label_span is not None
         label = self.label_of(t, fr)
+        fr.check_free(label, t.label_span)
+        self.names.claim(nm.scope, label, t.label_span)
         first_scope = len(self.names.scopes)
         if repeat is None and not isinstance(atom, ast.SubChain):
             out = self.atom(atom, x, fr, nm, label=label, index=None)
@@ -313,11 +334,11 @@ class Elaborator:
             if single is not None:
                 x = self.term(single, x, copy if var is not None else fr.child(), nm)
             elif isinstance(atom, ast.Call):
-                x = self.atom(atom, x, copy, nm, label=None, index=nm.slot())
+                x = self.atom(atom, x, copy, nm, label=None, index=nm.member())
             else:
                 base = atom.kind if isinstance(atom, ast.Group) else "seq"
                 inner = self.new_scope(nm, "copy", base, base, ("copy", id(atom)), atom.span,
-                                       None, nm.slot())
+                                       None, nm.member())
                 x = self.atom(atom, x, copy if var is not None else fr.child(), inner,
                               label=None, index=None)
             self.estimate(before, n - i - 1, span, f"{n:,} copies")
@@ -363,8 +384,18 @@ class Elaborator:
                                    numbered=True)
             return self.chain(atom.chain, x, fr, inner)
         if isinstance(atom, ast.Group):
+            if nm.spread is not None:
+                self.not_flat(f"a {atom.kind} group", atom.kind_span, nm.spread)
             return connections.group(self, atom, x, fr, nm, label, index)
         raise AssertionError(atom)  # pragma: no cover
+
+    def not_flat(self, what: str, span: Span, spread: Span) -> None:
+        """Refuse (RG227) a connection inside a spread: a flat nn.Sequential holds a chain."""
+        raise ResgraphError("RG227", f"{what} inside a spread: '...' lays nodes out as one "
+                            "flat numbered chain, like nn.Sequential, which cannot hold a "
+                            "merge of branches; leave out the '...' (the term then takes one "
+                            "number and forms a level), or spread only the plain chains "
+                            "around the connection", span, notes=[("the spread", spread)])
 
     def call(self, c: ast.Call, x: int, fr: Frame, nm: Naming, label: str | None,
              index: int | None) -> int:

@@ -89,11 +89,15 @@ class Frame:
         self.queried.add(nid)
         return NodeRef(name, nid, self.graph.nodes[nid]["shape"])
 
-    def define(self, name: str, nid: int, span: Span) -> None:
-        """Bind a label to a node; labels are unique within a frame."""
-        check_label(name, span)
+    def check_free(self, name: str, span: Span) -> None:
+        """Refuse (RG204) a label this frame already defines."""
         if name in self.labels:
             raise ResgraphError("RG204", f"duplicate label '{name}'", span,
                                 notes=[("first defined here", self.label_spans[name])])
+
+    def define(self, name: str, nid: int, span: Span) -> None:
+        """Bind a label to a node; labels are unique within a frame."""
+        check_label(name, span)
+        self.check_free(name, span)
         self.labels[name] = nid
         self.label_spans[name] = span

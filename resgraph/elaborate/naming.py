@@ -26,6 +26,7 @@ starts with ``__`` (:func:`auto_base`).
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import keyword
 import re
 from collections.abc import Callable
@@ -256,51 +257,130 @@ class Entry:
 @dataclass
 class Naming:
     """Where new nodes go: a scope, the chain of scopes above it (for the node attribute
-    ``scope``), and a member counter inside numbered groups."""
+    ``scope``), and a member counter inside numbered groups.
+
+    ``taken`` is the scope's explicit names so far (labels and numbers, each with where it
+    was given): a member number skips every one of them, so ``("{j + 1}": conv) * 2 as j``
+    after a numbered member leaves the next member ``3``, not a second ``1``. ``spread`` is
+    set inside a spread term (``...stage(64, 2)``): every node made there takes the next
+    number of ``scope`` (the enclosing numbered scope) and no scope is a naming level, so
+    the chain holds scopes that name nothing."""
 
     scope: int
     chain: tuple[int, ...]
     counter: list[int] | None = None
+    taken: dict[str, Span | None] | None = None
+    spread: Span | None = None
+    """Inside a spread term: where its ``...`` is (for notes); None elsewhere."""
 
     def slot(self) -> int | None:
-        """The next member number in a numbered group, or None outside one."""
+        """The next member number in a numbered group (skipping the names already taken
+        there), or None outside one."""
         if self.counter is None:
             return None
-        self.counter[0] += 1
-        return self.counter[0] - 1
+        n = self.counter[0]
+        while self.taken is not None and str(n) in self.taken:
+            n += 1
+        self.counter[0] = n + 1
+        return n
+
+    def member(self) -> int | None:
+        """The number of a new member scope (a block instance, group or copy) in a numbered
+        group; None inside a spread, where the scope names nothing and its nodes take the
+        numbers."""
+        return None if self.spread is not None else self.slot()
 
 
 class NameTable:
-    """The scopes of one network and the named entries in each, in creation order."""
+    """The scopes of one network and the named entries in each, in creation order.
+
+    An explicit name (a label or a member number) is claimed in its scope when its node or
+    scope is made; a second claim of the same name is RG224 there, with a note at the first,
+    so two modules never share a path (the later one would overwrite the earlier)."""
 
     def __init__(self) -> None:
         self.scopes: dict[int, ScopeInfo] = {}
         self.entries: dict[int, list[Entry]] = {}
+        self.taken: dict[int, dict[str, Span | None]] = {}
+        self.numbers: dict[int, list[int]] = {}
+        """Flat scope (a spread block instance) → the member numbers its nodes took."""
 
     def new_scope(self, nm: Naming | None, kind: ScopeKind, name: str, call: str,
                   key: tuple[Any, ...], span: Span, label: str | None, index: int | None,
                   preferred: str | None = None, numbered: bool = False) -> Naming:
-        """Open a scope inside ``nm`` (None for the network itself)."""
+        """Open a scope inside ``nm`` (None for the network itself).
+
+        Inside a spread (``nm.spread``) the scope is structure only (a cluster in the
+        diagram, a row in the block table): it takes no name and no number, and what is
+        made in it is named in ``nm.scope``, numbered by ``nm``'s counter."""
         sid = len(self.scopes)
+        if nm is not None and nm.spread is not None:
+            self.scopes[sid] = ScopeInfo(sid, kind, name, call, key, nm.chain[-1], span)
+            self.numbers[sid] = []
+            return dataclasses.replace(nm, chain=(*nm.chain, sid))
         parent = nm.scope if nm is not None else None
         self.scopes[sid] = ScopeInfo(sid, kind, name, call, key, parent, span)
         self.entries[sid] = []
-        if nm is None:
-            return Naming(sid, (sid,), [0] if numbered else None)
-        self.entries[nm.scope].append(Entry("scope", sid, label, index, name, preferred))
-        return Naming(sid, (*nm.chain, sid), [0] if numbered else None)
+        self.taken[sid] = {}
+        inner = Naming(sid, (sid,) if nm is None else (*nm.chain, sid),
+                       [0] if numbered else None, self.taken[sid])
+        if nm is not None:
+            if index is not None:
+                self.claim(nm.scope, str(index), span)
+            self.entries[nm.scope].append(Entry("scope", sid, label, index, name, preferred))
+        return inner
 
-    def add_node(self, scope: int, nid: int, label: str | None, index: int | None, base: str,
-                 preferred: str | None = None) -> None:
-        """Register node ``nid`` for naming in ``scope``."""
+    def spread(self, nm: Naming, at: Span) -> Naming:
+        """The naming inside a spread term (``...`` at ``at``): nodes take ``nm``'s numbers,
+        scopes name nothing."""
+        return nm if nm.spread is not None else dataclasses.replace(nm, spread=at)
+
+    def claim(self, scope: int, name: str, span: Span | None) -> None:
+        """Take the explicit name ``name`` (a label, or a member number) in ``scope``: RG224
+        when an earlier entry has it. Labels are claimed where their term is elaborated,
+        before the node or scope they name; numbers where that is made."""
+        taken = self.taken[scope]
+        if name not in taken:
+            taken[name] = span
+            return
+        if span is not None and span == taken[name]:
+            raise ResgraphError("RG224", f"the label {name!r} would name every copy of this "
+                                "repeat (two modules cannot share a path); make it read the "
+                                "copy's index, e.g. `(\"b{i}\": conv(8)) * n as i`", span)
+        if name.isdigit():
+            why = (f"the member number {name} is already taken here (noted below): members "
+                   "of a labelled sub-chain or repeat are numbered 0, 1, ... in order, each "
+                   "number skipping the names given before it; drop this label or choose a "
+                   "number no other member takes")
+        else:
+            why = (f"'{name}' already names a module here (noted below), and two modules "
+                   "cannot share a path; choose another label (a label that names each "
+                   "copy of a repeat must read the index, e.g. \"b{i}\")")
+        first = f"member {name} is this one" if name.isdigit() else f"'{name}' first given here"
+        raise ResgraphError("RG224", why, span, notes=[(first, taken[name])])
+
+    def add_node(self, nm: Naming | int, nid: int, label: str | None, index: int | None,
+                 base: str, preferred: str | None = None, span: Span | None = None) -> None:
+        """Register node ``nid`` for naming in ``nm``'s scope (or in scope ``nm``); inside a
+        spread it takes the next member number instead."""
+        if isinstance(nm, Naming) and nm.spread is not None:
+            label, index = None, nm.slot()
+            assert index is not None
+            for sid in nm.chain:
+                if sid in self.numbers:
+                    self.numbers[sid].append(index)
+        scope = nm.scope if isinstance(nm, Naming) else nm
+        if index is not None:
+            self.claim(scope, str(index), span)
         self.entries[scope].append(Entry("node", nid, label, index, base, preferred))
 
-    def label_node(self, scope: int, nid: int, label: str) -> bool:
+    def label_node(self, scope: int, nid: int, label: str, span: Span | None = None) -> bool:
         """``name = chain``: the label also names the last node's module, when that node is
         an unlabelled, unnumbered node of this scope (not a block instance's output)."""
         for entry in self.entries[scope]:
             if entry.kind == "node" and entry.ref == nid:
                 if entry.label is None and entry.index is None:
+                    self.claim(scope, label, span)
                     entry.label = label
                     return True
                 return False
@@ -309,6 +389,8 @@ class NameTable:
     def assign(self, set_node_path: Callable[[int, str], None]) -> None:
         """Give every scope and node its dotted module path (labels, indices, auto names)."""
         for sid, info in self.scopes.items():
+            if sid in self.numbers:
+                continue
             entries = self.entries[sid]
             taken = {e.label for e in entries if e.label} | {
                 str(e.index) for e in entries if e.index is not None}
@@ -333,3 +415,11 @@ class NameTable:
                     self.scopes[e.ref].path = path
                 else:
                     set_node_path(e.ref, path)
+        for sid, numbers in self.numbers.items():  # a spread's scope shows what it covers
+            info = self.scopes[sid]
+            above = info.parent
+            while above is not None and above in self.numbers:
+                above = self.scopes[above].parent
+            base = self.scopes[above].path if above is not None else ""
+            span = f"{min(numbers)}-{max(numbers)}" if numbers else info.name
+            info.path = f"{base}.{span}" if base else span
