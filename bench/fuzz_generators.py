@@ -75,6 +75,9 @@ CALLS: tuple[str, ...] = (
     "f: (...(conv(V) -> relu) * 2 -> ...maxpool(2))", "f: (...relu * V as i)",
     "f: (conv(4) -> ...(conv(4) -> relu) if V)", "...conv(V)",
     "f: (...residual { conv(V) })", 'f: (...("b{V}": conv(4)))',
+    # weight tying and the product of branches (issue 13)
+    "f: linear(V) -> linear(4, tied=f)", "f: linear(4) -> linear(V, bias=false, tied=f)",
+    "linear(4, tied=V)", "parallel(merge=mul) { linear(V); linear(4) -> sigmoid }",
 )
 """Calls with a slot ``V`` for a value."""
 

@@ -61,6 +61,9 @@ def bind_args(what: str, specs: Sequence[ArgSpec], args: Iterable[ast.Arg], env:
     usage = f" ({signature(what, specs)})"
     values, spans = match_args(what, [s.name for s in specs], args, env, max_int_bits, usage)
     for spec in specs:
+        if spec.name in values and callable(spec.default) and values[spec.name] == "auto" \
+                and isinstance(values[spec.name], Word):
+            del values[spec.name]  # `pad=auto`, also through a parameter: the computed default
         if spec.name in values:
             values[spec.name] = check_type(what, spec, values[spec.name], spans[spec.name])
         elif spec.default is REQUIRED:
@@ -125,9 +128,18 @@ class _KwShow(Word):
         return super().__new__(cls, f"{name}={show(value)}")
 
 
+_KIND_TEXT = {"int": "an int", "float": "a number", "bool": "true or false",
+              "ints": "an int or a list of ints"}
+
+
 def check_type(what: str, spec: ArgSpec, v: Any, span: Span) -> Any:
     t = spec.type
     if isinstance(v, Word) and t not in ("word", "bias", "any"):
+        if v == "auto":
+            default = "" if spec.default is REQUIRED else \
+                f" (or leave it out for its default, {default_text(spec.default)})"
+            raise ResgraphError("RG303", f"{what}: '{spec.name}' has no automatic value; "
+                                f"give {_KIND_TEXT.get(t, 'a value')}{default}", span)
         raise ResgraphError("RG302", f"undefined name '{v}'", span)
     if t == "int":
         if isinstance(v, float) and v.is_integer():

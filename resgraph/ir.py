@@ -21,6 +21,7 @@ Graph attributes
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
@@ -190,7 +191,26 @@ def annotate(g: nx.DiGraph) -> None:
         spec = OPS[node["op"]]
         ins = input_shapes(g, n)
         node["params"] = spec.params(ins, node["shape"], args)
+        if args.get("tied"):  # the weight is another layer's, counted there
+            node["params"] -= math.prod(weight_shape(g, n))
         node["macs"] = spec.macs(ins, node["shape"], args)
+
+
+def weight_shape(g: nx.DiGraph, n: int) -> Shape:
+    """The stored weight shape of a linear (``[out, in]``; ``[in, out]`` with
+    ``layout=conv1d``) or an embedding (``[num, dim]``): what ``tied=`` compares.
+
+    >>> import resgraph
+    >>> g = resgraph.loads("network n() { input x[8]\\n x -> linear(4) }").graph
+    >>> weight_shape(g, 1)
+    (4, 8)
+    """
+    node = g.nodes[n]
+    args = node["args"]
+    if node["op"] == "embedding":
+        return (args["num"], args["dim"])
+    out, inp = args["out"], input_shapes(g, n)[0][-1]
+    return (inp, out) if args.get("layout") == "conv1d" else (out, inp)
 
 
 def inputs_of(g: nx.DiGraph, n: int) -> list[int]:

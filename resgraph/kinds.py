@@ -108,10 +108,10 @@ CONNECTIONS: dict[str, ConnectionKind] = {k.name: k for k in (
         EdgeKind("gate", True, Style("#c2255c", 2.0, mermaid="==>"),
                  "gate: x scaled by F(x) (×); F is a control path")),
     ConnectionKind(
-        "parallel", (ArgSpec("merge", "word", "concat", ("concat", "add")),), None, "concat",
-        ("concat", "add"), "short",
+        "parallel", (ArgSpec("merge", "word", "concat", ("concat", "add", "mul")),), None,
+        "concat", ("concat", "add", "mul"), "short",
         EdgeKind("parallel", True, Style("#0c8599", 1.4, mermaid="-->"),
-                 "parallel branches: fan-in (‖, or + with merge=add)")),
+                 "parallel branches: fan-in (‖, + with merge=add, × with merge=mul)")),
 )}
 """Every connection kind, by name (the order in which legends list them)."""
 

@@ -514,3 +514,157 @@ def test_spread_misuse_is_located(chain: str, code: str, at: tuple[int, int]) ->
     if code != "RG226":
         assert [(span.line, span.column) for text, span in err.notes
                 if text == "the spread" and span] == [(7, 10)]
+
+
+# ---------------------------------------------------------------- issue 13: weight tying
+
+_TIED_LM = """network lm(bias=false) {
+    input tokens[8]: long
+    tokens -> wte: embedding(100, 16) -> ln: layernorm -> fc: linear(16) -> relu
+      -> lm_head: linear(100, bias=bias, tied=wte)
+}"""
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_a_tied_layer_shares_one_parameter_counted_once(bias: bool) -> None:
+    arch = resgraph.loads(_TIED_LM, bias=bias)
+    gm = arch.compile()
+    unique = sum(p.numel() for p in gm.parameters())
+    assert analyze(arch).params == arch.num_params == unique == \
+        1600 + 32 + 272 + (100 if bias else 0)
+    assert [n for n, _ in gm.named_parameters()].count("lm_head.weight") == 0
+    assert gm.lm_head.weight is gm.wte.weight
+    sd = gm.state_dict()
+    assert "wte.weight" in sd and "lm_head.weight" in sd  # as HF's GPT2LMHeadModel
+    analysis = analyze(arch)
+    assert analysis.macs == 8 * 16 * 16 + 8 * 16 * 100  # MACs stay the projection's
+    # a strict load of a state_dict holding both keys (equal, as a tied checkpoint's)
+    w = torch.randn(100, 16)
+    sd = {k: w.clone() if k in ("wte.weight", "lm_head.weight") else v.clone()
+          for k, v in sd.items()}
+    gm.load_state_dict(sd, strict=True)
+    assert torch.equal(gm.wte.weight, w) and gm.lm_head.weight is gm.wte.weight
+
+
+def test_a_gradient_reaches_the_shared_weight_from_both_uses() -> None:
+    tied = resgraph.loads(_TIED_LM).compile()
+    untied = resgraph.loads(_TIED_LM.replace(", tied=wte", "")).compile()
+    untied.load_state_dict(tied.state_dict())
+    x = torch.randint(0, 100, (3, 8))
+    tied(x).square().sum().backward()
+    untied(x).square().sum().backward()
+    assert torch.allclose(tied(x), untied(x))
+    both = untied.wte.weight.grad + untied.lm_head.weight.grad
+    assert tied.wte.weight.grad is not None
+    assert torch.allclose(tied.wte.weight.grad, both, atol=1e-5)
+    assert untied.wte.weight.grad.abs().sum() > 0 and untied.lm_head.weight.grad.abs().sum() > 0
+
+
+def test_a_tie_is_drawn_and_counted_once_in_labels() -> None:
+    dot = to_dot(resgraph.loads(_TIED_LM), params=True)
+    assert "tied to wte" in dot
+    assert "1.6K params" in dot and dot.count("1.6K params") == 1
+
+
+@pytest.mark.parametrize(("chain", "code", "text"), [
+    ("lm_head: linear(100, tied=ln)", "RG228", "names a layernorm node"),
+    ("lm_head: linear(100, tied=wt)", "RG228", "did you mean 'wte'?"),
+    ("lm_head: linear(100, tied=2)", "RG228", "this value is no node"),
+    ("linear(32) -> lm_head: linear(100, tied=wte)", "RG229",
+     "its weight is [100, 32] and that one [100, 16]"),
+    ("lm_head: linear(100, layout=conv1d, tied=wte)", "RG229", "[16, 100]"),
+    ("a: linear(100, tied=wte) -> relu -> linear(16) -> b: linear(100, tied=a)", "RG228",
+     "'a' is itself tied to 'wte'"),
+    ("lm_head: conv(100, tied=wte)", "RG202", "no argument 'tied'"),
+])
+def test_tie_misuse_is_located(chain: str, code: str, text: str) -> None:
+    err = _error(f"""network n() {{ input tokens[8]: long
+        tokens -> wte: embedding(100, 16) -> ln: layernorm -> {chain} }}""")
+    assert err.code == code and text in str(err)
+    assert err.span.line == 2
+
+
+# ---------------------------------------------------------------- issue 13: parallel(merge=mul)
+
+_SWIGLU = """block swiglu(ffn, d) {
+    parallel(merge=mul) { gate_proj: linear(ffn, bias=false) -> silu
+                          up_proj: linear(ffn, bias=false) }
+    -> down_proj: linear(d, bias=false)
+}
+network n() { input x[5, 16]
+    x -> mlp: swiglu(32, 16) }"""
+
+
+def test_parallel_mul_is_swiglu() -> None:
+    arch = resgraph.loads(_SWIGLU)
+    gm = arch.compile()
+    assert list(gm.state_dict()) == ["mlp.gate_proj.weight", "mlp.up_proj.weight",
+                                     "mlp.down_proj.weight"]
+    m = gm.mlp
+    x = torch.randn(3, 5, 16)
+    want = m.down_proj(torch.nn.functional.silu(m.gate_proj(x)) * m.up_proj(x))
+    assert torch.allclose(gm(x), want)
+    a = analyze(arch)
+    assert (a.paths, a.depth, a.min_depth) == (2, 2, 2)  # two alternative paths, as add
+    assert a.macs == 5 * 16 * 32 * 2 + 5 * 32 * 16 and a.params == 3 * 16 * 32
+
+
+def test_parallel_mul_of_three_branches_and_an_identity() -> None:
+    src = """block b() { parallel(merge=mul) { in; linear(8) -> sigmoid; linear(8) } }
+    network n() { input x[8]
+        x -> m: b }"""
+    arch = resgraph.loads(src)
+    gm = arch.compile()
+    x = torch.randn(4, 8)
+    lin = [mod for mod in gm.modules() if isinstance(mod, torch.nn.Linear)]
+    assert torch.allclose(gm(x), x * torch.sigmoid(lin[0](x)) * lin[1](x))
+    assert analyze(arch).paths == 3
+    mermaid = to_mermaid(arch)
+    assert "×" in mermaid
+
+
+def test_parallel_mul_branch_shapes_must_be_equal() -> None:
+    err = _error("""network n() { input x[8]
+        x -> parallel(merge=mul) { linear(8); linear(4) } }""")
+    assert err.code == "RG230" and "the branches give [8], [4]" in str(err)
+    assert err.span.line == 2 and len(err.notes) == 2
+
+
+# ---------------------------------------------------------------- issue 13: auto through parameters
+
+
+def test_auto_reaches_a_computed_default_directly_and_through_parameters() -> None:
+    src = """block b(pad=auto) { conv(8, 3, pad=pad) }
+    block v(valid=false) { conv(8, 5, pad=0 if valid else auto) }
+    network n() { input x[3, 12, 12]
+        x -> conv(4, 5, pad=auto) -> b -> b(pad=0) -> v -> v(valid=true)
+          -> maxpool(2, stride=auto) }"""
+    g = resgraph.loads(src).graph
+    assert [(g.nodes[n]["args"].get("pad"), g.nodes[n]["shape"]) for n in g][1:] == [
+        (2, (4, 12, 12)), (1, (8, 12, 12)), (0, (8, 10, 10)), (2, (8, 10, 10)),
+        (0, (8, 6, 6)), (0, (8, 3, 3))]
+    assert g.nodes[6]["args"]["stride"] == 2
+
+
+def test_auto_where_there_is_no_computed_default_is_located() -> None:
+    err = _error("""block b(p=auto) { maxpool(2, pad=p) }
+    network n() { input x[3, 8, 8]
+        x -> b }""")
+    assert err.code == "RG303" and "'pad' has no automatic value" in str(err)
+    assert (err.span.line, err.span.column) == (1, 30)
+
+
+# ---------------------------------------------------------------- issue 13: output names
+
+
+@pytest.mark.parametrize(("last", "name"), [
+    ("classifier: (0: dropout(0.2) -> 1: linear(10))", "classifier_1"),
+    ("0: linear(10)", "output_0"), ('"fc-{1}": linear(10)', "fc_1"),
+    ("fc: linear(10)", "fc"), ("linear(10)", "output"),
+    ("classifier: (dropout(0.2) -> linear(10))", "output"),
+])
+def test_output_names_are_python_names(last: str, name: str) -> None:
+    arch = resgraph.loads(f"""network n() {{ input x[3, 8, 8]
+        x -> conv(4) -> gap -> flatten -> {last} }}""")
+    assert list(arch.outputs) == [name] and name.isidentifier()
+    assert list(analyze(arch).outputs) == [name]

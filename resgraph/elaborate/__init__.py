@@ -16,6 +16,7 @@ The IR's node and edge attributes are documented in :mod:`resgraph.ir`.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from resgraph import ast
@@ -26,8 +27,9 @@ from resgraph.elaborate.graphops import MAX_ELEMENTS
 from resgraph.elaborate.naming import check_name, name_span
 from resgraph.errors import ResgraphError, did_you_mean
 from resgraph.evaluate import Scope
-from resgraph.ir import Architecture, annotate
+from resgraph.ir import Architecture, annotate, weight_shape
 from resgraph.program import Limits, Program
+from resgraph.util import shape_text
 
 __all__ = ["elaborate", "Elaborator"]
 
@@ -50,10 +52,11 @@ def elaborate(program: Program, defn: ast.Definition, params: dict[str, Any],
     if not state.inputs:
         raise ResgraphError("RG215", f"network '{defn.name}' has no input; declare one, e.g. "
                             "input x[3, 224, 224]", defn.span)
-    outputs = _outputs(el, fr, state, flow, defn)
     g = el.graph
     el.names.assign(lambda n, path: g.nodes[n].__setitem__("path", path))
+    outputs = _outputs(el, fr, state, flow, defn)
     g.graph.update(network=defn.name, inputs=list(state.inputs), outputs=outputs)
+    _ties(el)
     annotate(g)
     for n in g:
         node = g.nodes[n]
@@ -61,6 +64,24 @@ def elaborate(program: Program, defn: ast.Definition, params: dict[str, Any],
             raise ResgraphError("RG407", f"{node['op']} would have {node['params']:,} "
                                 "parameters; a layer must have fewer than 2**56", node["span"])
     return Architecture(defn.name, g, el.scopes, values, program.file)
+
+
+def _ties(el: Elaborator) -> None:
+    """Check each ``tied=NODE`` (the two weights have one shape, RG229, checked once every
+    edge statement has set the shapes) and record the shared layer's module path."""
+    g = el.graph
+    for n, (t, span) in el.ties.items():
+        mine, theirs = weight_shape(g, n), weight_shape(g, t)
+        if mine != theirs:
+            node, other = g.nodes[n], g.nodes[t]
+            fix = (f"linear({theirs[0]}) reading {theirs[1]} features"
+                   if node["op"] == "linear" else f"embedding({theirs[0]}, {theirs[1]})")
+            raise ResgraphError("RG229", f"{node['op']} '{node['path']}' would share the "
+                                f"weight of {other['op']} '{other['path']}', but its weight is "
+                                f"{shape_text(mine)} and that one {shape_text(theirs)}; a tied "
+                                f"layer needs the same weight shape, here a {fix}", span,
+                                notes=[(f"'{other['path']}' is defined here", other["span"])])
+        g.nodes[n]["args"]["tied"] = g.nodes[t]["path"]
 
 
 def _outputs(el: Elaborator, fr: Frame, state: NetworkState, flow: int | None,
@@ -80,6 +101,27 @@ def _outputs(el: Elaborator, fr: Frame, state: NetworkState, flow: int | None,
         if flow is None:
             raise ResgraphError("RG215", f"network '{defn.name}' has no output: end with a "
                                 "chain or name outputs with 'output a, b'", defn.span)
-        outputs[el.graph.nodes[flow]["label"] or "output"] = flow
+        outputs[output_name(el.graph.nodes[flow])] = flow
     return outputs
+
+
+def output_name(node: dict[str, Any]) -> str:
+    """The name of a network output that ``output`` does not name: its label, or, when the
+    label is no Python name (``1``, ``block-1``), its module path made one
+    (``classifier_1``); ``output`` for a node without a label.
+
+    >>> output_name({"label": "fc", "path": "fc"}), output_name({"label": None, "path": "x"})
+    ('fc', 'output')
+    >>> output_name({"label": "1", "path": "classifier.1"})
+    'classifier_1'
+    >>> output_name({"label": "0", "path": "0"})
+    'output_0'
+    """
+    label = node["label"]
+    if label is None:
+        return "output"
+    if label.isidentifier():
+        return str(label)
+    name = re.sub(r"[^A-Za-z0-9_]", "_", node["path"])
+    return name if name.isidentifier() else f"output_{name}"
 

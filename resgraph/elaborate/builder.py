@@ -42,6 +42,9 @@ DTYPES: dict[str, Dtype] = {"float": "float", "long": "long", "int": "long"}
 
 Input = tuple[int, str, int]
 
+TIEABLE = ("linear", "embedding")
+"""Ops that take ``tied=NODE``: their weight may be shared with another of these."""
+
 ORDER_GAP = 1 << 64
 """Room between the places of consecutive nodes in :meth:`Elaborator.position`, for the
 nodes that edge statements insert."""
@@ -75,6 +78,8 @@ class Elaborator:
     instance_in: dict[int, tuple[int, int]] = field(default_factory=dict)
     """Output node of a labelled block instance or group → (its input node, its scope)."""
     stack: list[str] = field(default_factory=list)
+    ties: dict[int, tuple[int, Span]] = field(default_factory=dict)
+    """Layer → (the layer whose weight it shares, the ``tied=`` argument's span)."""
 
     @property
     def scopes(self) -> dict[int, ScopeInfo]:
@@ -414,8 +419,40 @@ class Elaborator:
             kind = "op" if c.name in CONNECTIONS else "op or block"
             raise ResgraphError("RG201", f"unknown {kind} '{c.name}'"
                                 f"{did_you_mean(c.name, known)}", c.name_span)
-        args = self.bind(c.name, spec.args, c.args or [], fr.env, c.span)
-        return self.node(c.name, args, [(x, "seq", 0)], c.span, nm, label, index)
+        given = c.args or []
+        tie = next((a for a in given if a.name == "tied"), None) if c.name in TIEABLE \
+            else None
+        if tie is not None:
+            given = [a for a in given if a is not tie]
+        args = self.bind(c.name, spec.args, given, fr.env, c.span)
+        nid = self.node(c.name, args, [(x, "seq", 0)], c.span, nm, label, index)
+        if tie is not None:
+            self.ties[nid] = (self.tie_target(c.name, tie, fr), tie.span)
+        return nid
+
+    def tie_target(self, op: str, tie: ast.Arg, fr: Frame) -> int:
+        """The node that ``tied=NODE`` names: an embedding or linear in scope, itself
+        untied (RG228)."""
+        name = tie.value.name if isinstance(tie.value, ast.Var) else ""
+        nid = fr.node(name) if name else None
+        if nid is None:
+            shown = f"'{name}'" if name else "this value"
+            raise ResgraphError("RG228", f"{op}: tied= names the embedding or linear layer "
+                                f"whose weight this one shares, and {shown} is no node in "
+                                "scope; write the label of a layer defined before it (e.g. "
+                                f"tied=wte){did_you_mean(name, fr.visible_labels())}",
+                                tie.span)
+        target = self.graph.nodes[nid]
+        if target["op"] not in TIEABLE:
+            raise ResgraphError("RG228", f"{op}: tied={name} names a {target['op']} node; "
+                                "a weight can be shared only with an embedding or a linear "
+                                "layer", tie.span, notes=[(f"'{name}' is this node",
+                                                           target["span"])])
+        if nid in self.ties:
+            first = self.graph.nodes[self.ties[nid][0]]["label"]
+            raise ResgraphError("RG228", f"{op}: '{name}' is itself tied to '{first}'; "
+                                f"tie this layer to '{first}' directly", tie.span)
+        return nid
 
     # ------------------------------------------------------------ new forms
 

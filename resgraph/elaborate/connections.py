@@ -240,7 +240,8 @@ def _parallel_merge(el: Elaborator, main: int, src: int, args: Args, span: Span,
 def _parallel_group(el: Elaborator, gr: ast.Group, x: int, fr: Frame, nm: Naming,
                     args: Args) -> int:
     """``parallel { b1; b2 }``: every statement is a branch from the group's input; their
-    outputs are concatenated (or added, ``merge=add``) in order. A branch that is absent
+    outputs are concatenated (or added, ``merge=add``, or multiplied elementwise,
+    ``merge=mul``) in order. A branch that is absent
     (``b if false``) is left out; the identity branch is written ``in`` (in a block)."""
     outs: list[int] = []
     spans: list[Span] = []
@@ -280,6 +281,19 @@ def _parallel_group(el: Elaborator, gr: ast.Group, x: int, fr: Frame, nm: Naming
                                 "added branches must have one shape (or use merge=concat)",
                                 gr.span)
         return el.node("add", {"drop_path": 0.0}, inputs, gr.span, nm)
+    if args["merge"] == "mul":
+        if any(s != shapes[0] for s in shapes):
+            shown = ", ".join(shape_text(s) for s in shapes)
+            raise ResgraphError("RG230", f"parallel(merge=mul): the branches give {shown}; "
+                                "multiplied branches must have one shape (end each branch "
+                                "with the same width, e.g. linear(n) in both)", gr.span,
+                                notes=[(f"this branch gives {shape_text(s)}", sp)
+                                       for s, sp in zip(shapes, spans)])
+        # elementwise, left to right: ((b1 × b2) × b3) ..., one product node per branch
+        y = el.node("mul", {}, inputs[:2], gr.span, nm)
+        for o in inputs[2:]:
+            y = el.node("mul", {}, [(y, "seq", 0), o], gr.span, nm)
+        return y
     if any(len(s) != len(shapes[0]) or s[1:] != shapes[0][1:] for s in shapes):
         shown = ", ".join(shape_text(s) for s in shapes)
         raise ResgraphError("RG411", f"parallel: the branches give {shown}; concatenated "

@@ -135,6 +135,12 @@ class _Builder:
             if n not in env:
                 lower = LOWERINGS[ir.nodes[n]["op"]]
                 env[n] = lower(Step(self, n, [env[p] for p in self.preds[n]]))
+        for n in ir:  # `tied=NODE`: one nn.Parameter under both layers' keys
+            tied = ir.nodes[n]["args"].get("tied")
+            if tied:
+                shared = self.gm.get_submodule(tied).weight
+                assert isinstance(shared, nn.Parameter)
+                _put(self.gm, f"{ir.nodes[n]['path']}.weight", shared)
         outs = [env[n] for n in ir.graph["outputs"].values()]
         self.graph.output(outs[0] if len(outs) == 1 else tuple(outs))
         self.gm.graph = self.graph

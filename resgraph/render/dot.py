@@ -32,7 +32,7 @@ GLYPH_TEXT: dict[str, str] = {
     "concat": "‖  concatenate on channels",
     "highway": "green +  gated sum H·T + x·(1−T)",
     "gate": "T  highway gate σ(W·x + b)",
-    "mul": "×  gate: x times F(x), broadcast",
+    "mul": "×  multiply: gate x times F(x) (broadcast), or parallel(merge=mul) branches",
 }
 """What the legend says about each kind of merge node (by op): every op in
 :data:`resgraph.kinds.MERGE_OPS`, and the highway gate."""

@@ -257,6 +257,8 @@ class _Builder:
             lines = [OPS[op].label(d["args"], input_shapes(self.g, n), d["shape"])]
         if op == "add" and d["args"].get("drop_path"):
             lines.append(f"drop path {d['args']['drop_path']:g}")
+        if d["args"].get("tied"):
+            lines.append(f"tied to {d['args']['tied']}")
         if self.params and d["params"]:
             lines.append(f"{short_count(d['params'])} params")
         for name, out in self.g.graph["outputs"].items():
@@ -264,6 +266,9 @@ class _Builder:
                 shown = "output" if name == "output" else f"output {name}"
                 lines.append(f"{shown} · {dims_text(d['shape'])}")
         tip = MERGE_TIPS.get(op, "")
+        if op == "mul" and all(self.g.edges[p, n]["kind"] != "control"
+                               for p in self.g.predecessors(n)):
+            tip = "product of parallel branches (elementwise)"
         if op == "add" and d["args"].get("drop_path"):
             tip += f", drop path {d['args']['drop_path']:g}"
         tooltip = f"{d['path']}: {tip}" if tip else f"{d['path']} → {dims_text(d['shape'])}"
