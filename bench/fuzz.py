@@ -85,6 +85,9 @@ VOCAB: tuple[str, ...] = (
     "let f(a, b=1) = a + b", "f(1)", "f(1, 2, 3)",
     # the spread of a flat nn.Sequential layout (issue 12)
     "...", "f: (...relu)", "...(conv(4) -> relu) * 2", "...a:", "....", "... ...",
+    # the transformer zoo's ops (issue 13) and their arguments
+    "rmsnorm", "token", "select", "index", "approx", "tanh", "layout", "kv_heads", "rope",
+    "heads", "causal", "fused", "mha", "conv1d", "qkv", "proj", "batched", "param", "10000.0",
 )
 
 

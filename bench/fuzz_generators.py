@@ -75,6 +75,11 @@ CALLS: tuple[str, ...] = (
     "f: (...(conv(V) -> relu) * 2 -> ...maxpool(2))", "f: (...relu * V as i)",
     "f: (conv(4) -> ...(conv(4) -> relu) if V)", "...conv(V)",
     "f: (...residual { conv(V) })", 'f: (...("b{V}": conv(4)))',
+    # the transformer zoo's ops (issue 13)
+    "attention(V)", "attention(2, layout=V)", "attention(4, layout=proj, kv_heads=V)",
+    "attention(2, rope=V)", "attention(2, causal=V, bias=V)", "rmsnorm(V)", "gelu(approx=V)",
+    "linear(V, layout=conv1d)", "token(V)", "posembed(layout=V)", "select(V)",
+    "select(0, dim=V)", "token -> select(V)", "flatten(1) -> permute([1, 0]) -> token(V)",
     # weight tying and the product of branches (issue 13)
     "f: linear(V) -> linear(4, tied=f)", "f: linear(4) -> linear(V, bias=false, tied=f)",
     "linear(4, tied=V)", "parallel(merge=mul) { linear(V); linear(4) -> sigmoid }",

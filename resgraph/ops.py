@@ -223,26 +223,137 @@ def _embedding_shape(ins: list[Shape], a: Args) -> Shape:
     return (ins[0][0], a["dim"])
 
 
+_TOKENS_FIX = ("; a [C, H, W] map becomes [H·W, C] tokens with flatten(1) -> permute([1, 0]), "
+               "a vector [d] becomes one token with reshape([1, -1])")
+
+
+def _sequence(op: str, x: Shape) -> Shape:
+    """``x`` when it is a sequence ``[T, d]``, else RG402 with the way to make one."""
+    if len(x) != 2:
+        raise OpError(f"{op} needs a sequence of shape [T, d], got {shape_text(x)}"
+                      + _TOKENS_FIX, "RG402")
+    return x
+
+
 def _seq_shape(op: str) -> Callable[[list[Shape], Args], Shape]:
     def rule(ins: list[Shape], a: Args) -> Shape:
-        if len(ins[0]) != 2:
-            raise OpError(f"{op} needs a sequence of shape [T, d], got {shape_text(ins[0])}",
-                          "RG402")
-        if op == "attention" and ins[0][1] % a["heads"]:
-            raise OpError(f"attention: heads={a['heads']} must divide the model width "
-                          f"{ins[0][1]}", "RG404")
-        return ins[0]
+        return _sequence(op, ins[0])
     return rule
+
+
+ATTENTION_LAYOUTS = ("fused", "mha", "conv1d", "qkv", "proj")
+"""Checkpoint layouts of ``attention``: see :func:`attention_keys`."""
+
+
+def attention_keys(layout: str, d: int, kv: int, bias: bool) -> dict[str, Shape]:
+    """The parameter names and shapes of one ``attention`` in a layout (``kv``: the width of
+    k and v, ``kv_heads · d / heads``).
+
+    >>> list(attention_keys("mha", 8, 8, True))
+    ['in_proj_weight', 'in_proj_bias', 'out_proj.weight', 'out_proj.bias']
+    >>> list(attention_keys("proj", 8, 4, False).values())
+    [(8, 8), (4, 8), (4, 8), (8, 8)]
+    """
+    if layout == "mha":
+        keys = {"in_proj_weight": (d + 2 * kv, d), "in_proj_bias": (d + 2 * kv,),
+                "out_proj.weight": (d, d), "out_proj.bias": (d,)}
+    elif layout == "conv1d":
+        keys = {"c_attn.weight": (d, d + 2 * kv), "c_attn.bias": (d + 2 * kv,),
+                "c_proj.weight": (d, d), "c_proj.bias": (d,)}
+    elif layout == "fused":
+        keys = {"qkv.weight": (d + 2 * kv, d), "qkv.bias": (d + 2 * kv,),
+                "out.weight": (d, d), "out.bias": (d,)}
+    else:
+        names = ("query", "key", "value") if layout == "qkv" else \
+            ("q_proj", "k_proj", "v_proj", "o_proj")
+        widths = (d, kv, kv, d)
+        keys = {}
+        for name, w in zip(names, widths):
+            keys[f"{name}.weight"] = (w, d)
+            keys[f"{name}.bias"] = (w,)
+    return {k: v for k, v in keys.items() if bias or not k.endswith("bias")}
+
+
+def _kv_width(d: int, a: Args) -> int:
+    return d // a["heads"] * a.get("kv_heads", a["heads"])
+
+
+def _attention_shape(ins: list[Shape], a: Args) -> Shape:
+    x = _sequence("attention", ins[0])
+    d, heads, kv = x[1], a["heads"], a.get("kv_heads", a["heads"])
+    if d % heads:
+        raise OpError(f"attention: heads={heads} must divide the model width {d}", "RG404")
+    if heads % kv:
+        fits = [k for k in range(1, heads + 1) if heads % k == 0]
+        raise OpError(f"attention: kv_heads={kv} must divide heads={heads} (each key/value "
+                      f"head serves heads/kv_heads query heads); use one of "
+                      f"{', '.join(map(str, fits))}", "RG426")
+    if kv != heads and a.get("layout", "fused") != "proj":
+        raise OpError(f"attention: kv_heads={kv} differs from heads={heads} (grouped-query "
+                      f"attention), which only layout=proj (q_proj, k_proj, v_proj, o_proj) "
+                      f"stores; add layout=proj, or drop kv_heads", "RG427")
+    hd = d // heads
+    if a.get("rope") and hd % 2:
+        raise OpError(f"attention: rope rotates pairs of features, but the head size "
+                      f"{d}/{heads} = {hd} is odd; pick heads so that d/heads is even "
+                      f"(e.g. heads={_even_heads(d, heads)}), or rope=0 to turn it off",
+                      "RG428")
+    return x
+
+
+def _even_heads(d: int, heads: int) -> int:
+    fits = [h for h in range(1, d + 1) if d % h == 0 and (d // h) % 2 == 0]
+    return min(fits, key=lambda h: (abs(h - heads), h)) if fits else 1
 
 
 def _attention_params(ins: list[Shape], out: Shape, a: Args) -> int:
     d = ins[0][1]
-    return 4 * d * d + 4 * d
+    keys = attention_keys(a.get("layout", "fused"), d, _kv_width(d, a), a.get("bias", True))
+    return sum(_prod(s) for s in keys.values())
 
 
 def _attention_macs(ins: list[Shape], out: Shape, a: Args) -> int:
+    """The projections (their real sizes) and the two matmuls QKᵀ and AV (2·T²·d)."""
     t, d = ins[0]
-    return 4 * t * d * d + 2 * t * t * d
+    keys = attention_keys(a.get("layout", "fused"), d, _kv_width(d, a), False)
+    return t * sum(_prod(s) for s in keys.values()) + 2 * t * t * d
+
+
+def _attention_label(a: Args, ins: list[Shape], out: Shape) -> str:
+    text = f"{'causal ' if a['causal'] else ''}attention, {a['heads']} heads"
+    if a.get("kv_heads", a["heads"]) != a["heads"]:
+        text += f" ({a['kv_heads']} kv)"
+    if a.get("rope"):
+        text += ", rope"
+    return text
+
+
+def _token_shape(ins: list[Shape], a: Args) -> Shape:
+    t, d = _sequence("token", ins[0])
+    return (t + 1, d)
+
+
+def _select_shape(ins: list[Shape], a: Args) -> Shape:
+    x = ins[0]
+    if len(x) < 2:
+        raise OpError(f"select drops a dim, but {shape_text(x)} has only one (batch "
+                      "excluded); to keep it, use slice(i, i + 1)", "RG430")
+    d = _dim_index("select", "dim", a["dim"], x)
+    i, size = a["index"], x[d]
+    if not -size <= i < size:
+        what = "the first dim" if d == 0 else f"dim {d}"
+        raise OpError(f"select({i}) is out of range for {what} of size {size} in "
+                      f"{shape_text(x)} (batch excluded): use 0..{size - 1}, or "
+                      f"-{size}..-1 to count from the end", "RG429")
+    return (*x[:d], *x[d + 1:])
+
+
+def _select_label(a: Args, ins: list[Shape], out: Shape) -> str:
+    return f"select {a['index']}" if a["dim"] == 0 else f"select {a['index']}, dim {a['dim']}"
+
+
+def _rmsnorm_shape(ins: list[Shape], a: Args) -> Shape:
+    return ins[0]
 
 
 # ---------------------------------------------------------------- pooling & reshaping
@@ -515,8 +626,8 @@ def _pad_default(a: Args) -> Any:
                                                  _per_dim(d, rank, "dilation"))]
 
 
-_ACTIVATIONS = ('activations (`gelu` is the exact erf form; `relu6`, `hardswish`, '
-                '`hardsigmoid` are ReLU6, Hardswish, Hardsigmoid)')
+_ACTIVATIONS = ('activations (`relu6`, `hardswish`, `hardsigmoid` are ReLU6, Hardswish, '
+                'Hardsigmoid)')
 _SPECS: list[OpSpec] = [
     OpSpec("conv", (ArgSpec("out", "int", minimum=1), ArgSpec("k", "ints", 3, minimum=1),
                     ArgSpec("stride", "ints", 1, minimum=1), ArgSpec("pad", "ints", _pad_default,
@@ -538,11 +649,23 @@ _SPECS: list[OpSpec] = [
     OpSpec("groupnorm", (ArgSpec("groups", "int", minimum=1), _EPS),
            _groupnorm_shape, lambda a, i, o: f"groupnorm {a['groups']}", _channel_affine,
            meaning='GroupNorm'),
-    OpSpec("linear", (ArgSpec("out", "int", minimum=1), _BIAS),
-           _linear_shape, lambda a, i, o: f"linear {a['out']}", _linear_params, _linear_macs,
-           weighted=1, meaning='Linear on the last dim'),
+    OpSpec("rmsnorm", (ArgSpec("eps", "float", 1e-6, minimum=0, open_min=True),),
+           _rmsnorm_shape, _const("rmsnorm"), lambda ins, out, a: ins[0][-1],
+           meaning='RMSNorm over the last dim as HF\'s LlamaRMSNorm: `weight · x / '
+                   'sqrt(mean(x²) + eps)`, computed in float32 and cast back'),
+    OpSpec("linear", (ArgSpec("out", "int", minimum=1), _BIAS,
+                      ArgSpec("layout", "word", "linear", ("linear", "conv1d"))),
+           _linear_shape,
+           lambda a, i, o: f"linear {a['out']}" + (" (conv1d)" if a.get("layout") == "conv1d"
+                                                   else ""),
+           _linear_params, _linear_macs,
+           weighted=1, meaning='Linear on the last dim; `layout=conv1d` stores the weight '
+                               '`[in, out]` (HF\'s Conv1D, GPT-2)'),
     *[OpSpec(n, (), _same, _const(n), meaning=_ACTIVATIONS) for n in
-      ("relu", "gelu", "silu", "sigmoid", "tanh", "relu6", "hardswish", "hardsigmoid")],
+      ("relu", "silu", "sigmoid", "tanh", "relu6", "hardswish", "hardsigmoid")],
+    OpSpec("gelu", (ArgSpec("approx", "word", "none", ("none", "tanh")),), _same,
+           lambda a, i, o: "gelu (tanh)" if a.get("approx") == "tanh" else "gelu",
+           meaning='GELU: the exact erf form, or `approx=tanh` for the tanh form (GPT-2)'),
     OpSpec("identity", (), _same, _const("identity"),
            meaning="passes its input through, of any dtype", input_dtype="any"),
     OpSpec("softmax", (ArgSpec("dim", "int", -1),), _softmax_shape, _const("softmax"),
@@ -598,16 +721,33 @@ _SPECS: list[OpSpec] = [
            _embedding_shape, lambda a, i, o: f"embedding {a['num']}×{a['dim']}",
            lambda ins, out, a: a["num"] * a["dim"], weighted=1, input_dtype="long",
            meaning='Embedding (`[T]` long → `[T, dim]`)'),
-    OpSpec("posembed", (), _seq_shape("posembed"), _const("+ pos. embedding"),
+    OpSpec("posembed", (ArgSpec("layout", "word", "param", ("param", "batched", "embedding")),),
+           _seq_shape("posembed"), _const("+ pos. embedding"),
            lambda ins, out, a: _prod(ins[0]),
-           meaning='learned positional embedding `[T, d]`, added'),
+           meaning='learned position embedding added to `[T, d]`: a bare `[T, d]` parameter at '
+                   'the node\'s path; `layout=batched` one of `[1, T, d]` (torchvision ViT); '
+                   '`layout=embedding` an Embedding(T, d) of positions 0..T−1 (HF GPT-2, BERT)'),
+    OpSpec("token", (ArgSpec("init", "float", 0.0),), _token_shape, _const("+ class token"),
+           lambda ins, out, a: ins[0][1],
+           meaning='prepends a learned token, `[T, d]` → `[T+1, d]`: a bare `[1, 1, d]` '
+                   'parameter at the node\'s path filled with `init` (ViT\'s class_token)'),
+    OpSpec("select", (ArgSpec("index", "int"), ArgSpec("dim", "int", 0)), _select_shape,
+           _select_label,
+           meaning='`x[index]` along batch-less dim `dim`, which it drops (`[T, d]` → `[d]`); '
+                   'a negative index counts from the end'),
     OpSpec("attention", (ArgSpec("heads", "int", minimum=1), ArgSpec("causal", "bool", False),
-                         ArgSpec("dropout", "float", 0.0, minimum=0, maximum=1)),
-           _seq_shape("attention"),
-           lambda a, i, o: f"{'causal ' if a['causal'] else ''}attention, {a['heads']} heads",
-           _attention_params, _attention_macs, weighted=2,
-           meaning='self-attention on `[T, d]`: fused qkv projection (3d²+3d) and output '
-                   'projection (d²+d)'),
+                         ArgSpec("dropout", "float", 0.0, minimum=0, maximum=1),
+                         ArgSpec("layout", "word", "fused", ATTENTION_LAYOUTS),
+                         ArgSpec("kv_heads", "int", lambda a: a["heads"], minimum=1),
+                         ArgSpec("rope", "float", 0.0, minimum=0),
+                         ArgSpec("bias", "bool", True)),
+           _attention_shape, _attention_label, _attention_params, _attention_macs, weighted=2,
+           meaning='self-attention on `[T, d]`, scaled dot product; `layout` names its '
+                   'parameters: `fused` qkv, out · `mha` in_proj_weight, out_proj '
+                   '(nn.MultiheadAttention) · `conv1d` c_attn, c_proj `[in, out]` (GPT-2) · '
+                   '`qkv` query, key, value, no output projection (BERT) · `proj` q_proj, '
+                   'k_proj, v_proj, o_proj (Llama); `kv_heads` < heads is grouped-query '
+                   '(`proj` only); `rope=θ` rotary embedding as HF Llama (0: none)'),
     # internal: made by elaboration
     OpSpec("input", (ArgSpec("name", "any"),), _same, lambda a, i, o: a["name"],
            internal=True, input_dtype="any"),
@@ -627,4 +767,4 @@ _SPECS: list[OpSpec] = [
 
 OPS: dict[str, OpSpec] = {s.name: s for s in _SPECS}
 USER_OPS: tuple[str, ...] = tuple(s.name for s in _SPECS if not s.internal)
-NORM_OPS = frozenset({"bn", "groupnorm", "layernorm"})
+NORM_OPS = frozenset({"bn", "groupnorm", "layernorm", "rmsnorm"})

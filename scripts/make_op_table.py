@@ -34,7 +34,7 @@ END = "<!-- end of op table -->"
 
 #: Ops shown on one row (same arguments, one meaning); the first one names the signature.
 ROWS_OF_SEVERAL: tuple[tuple[str, ...], ...] = (
-    ("relu", "gelu", "silu", "sigmoid", "tanh", "relu6", "hardswish", "hardsigmoid", "identity"),
+    ("relu", "silu", "sigmoid", "tanh", "relu6", "hardswish", "hardsigmoid", "identity"),
     ("maxpool", "avgpool"),
 )
 

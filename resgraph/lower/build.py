@@ -69,6 +69,11 @@ class Step:
         return self._b.graph.create_node("call_function", fn, args, kwargs,
                                          name=name or self.name)
 
+    def method(self, method: str, *args: Any, name: str | None = None) -> fx.Node:
+        """Emit ``args[0].method(*args[1:])`` (a tensor method: ``x.size(0)``)."""
+        return self._b.graph.create_node("call_method", method, args, {},
+                                         name=name or self.name)
+
     def parameter(self, param: nn.Parameter, path: str | None = None) -> fx.Node:
         """Register a bare parameter at ``path`` (default: this node's) and read it."""
         path = path or self.path

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -62,47 +62,205 @@ class DropPath(nn.Module):
         return f"p={self.p!r}"
 
 
-class SelfAttention(nn.Module):
-    """Multi-head self-attention on ``[N, T, d]``: fused ``qkv`` projection, then ``out``.
+class Conv1D(nn.Module):
+    """HF's ``Conv1D``: a linear layer whose weight is stored ``[in, out]`` (GPT-2).
 
+    ``y = x @ weight + bias``; initialised as HF does (weight N(0, 0.02), bias 0).
+
+    >>> Conv1D(4, 3)(torch.ones(2, 5, 4)).shape, tuple(Conv1D(4, 3).weight.shape)
+    (torch.Size([2, 5, 3]), (4, 3))
+    """
+
+    def __init__(self, nx: int, nf: int, bias: bool = True,
+                 device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.nx, self.nf = nx, nf
+        self.weight = nn.Parameter(torch.empty(nx, nf, device=device, dtype=dtype))
+        if bias:
+            self.bias: nn.Parameter | None = nn.Parameter(
+                torch.zeros(nf, device=device, dtype=dtype))
+        else:
+            self.register_parameter("bias", None)
+        if self.weight.device.type != "meta":
+            nn.init.normal_(self.weight, std=0.02)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        flat = x.reshape(-1, self.nx)
+        y = torch.addmm(self.bias, flat, self.weight) if self.bias is not None \
+            else flat @ self.weight
+        return y.view(*x.shape[:-1], self.nf)
+
+    def extra_repr(self) -> str:
+        return f"nx={self.nx}, nf={self.nf}, bias={self.bias is not None}"
+
+
+class RMSNorm(nn.Module):
+    """RMS normalisation over the last dim, as HF's ``LlamaRMSNorm``.
+
+    ``weight · x / sqrt(mean(x²) + eps)``, computed in float32 and cast back to the input's
+    dtype before the weight multiplies it.
+
+    >>> RMSNorm(4)(torch.full((2, 4), 3.0))
+    tensor([[1.0000, 1.0000, 1.0000, 1.0000],
+            [1.0000, 1.0000, 1.0000, 1.0000]], grad_fn=<MulBackward0>)
+    """
+
+    def __init__(self, d: int, eps: float = 1e-6, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d, device=device, dtype=dtype))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        dtype = x.dtype
+        h = x.to(torch.float32)
+        h = h * torch.rsqrt(h.pow(2).mean(-1, keepdim=True) + self.eps)
+        return self.weight * h.to(dtype)
+
+    def extra_repr(self) -> str:
+        return f"{self.weight.shape[0]}, eps={self.eps!r}"
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention on ``[N, T, d]`` with a checkpoint's parameter layout.
+
+    ``layout`` picks the parameters: ``fused`` (``qkv``, ``out``), ``mha``
+    (``in_proj_weight``, ``in_proj_bias``, ``out_proj``: nn.MultiheadAttention's), ``conv1d``
+    (``c_attn``, ``c_proj`` as HF :class:`Conv1D`: GPT-2), ``qkv`` (``query``, ``key``,
+    ``value`` and no output projection: BERT) or ``proj`` (``q_proj``, ``k_proj``,
+    ``v_proj``, ``o_proj``: Llama). ``kv_heads`` < ``heads`` shares each key/value head among
+    ``heads / kv_heads`` query heads; ``rope`` > 0 applies :meth:`rotary` with that θ.
     Uses ``scaled_dot_product_attention``; ``dropout`` applies to the attention weights in
-    training only. Parameters: ``3d² + 3d`` (qkv) plus ``d² + d`` (out).
+    training only.
 
     >>> m = SelfAttention(d=8, heads=2, causal=True)
     >>> m(torch.zeros(3, 5, 8)).shape
     torch.Size([3, 5, 8])
+    >>> sorted(SelfAttention(8, 4, layout="proj", kv_heads=2, bias=False).state_dict())
+    ['k_proj.weight', 'o_proj.weight', 'q_proj.weight', 'v_proj.weight']
     """
 
     def __init__(self, d: int, heads: int, causal: bool = False, dropout: float = 0.0,
-                 device: torch.device | str | None = None,
+                 layout: str = "fused", kv_heads: int | None = None, rope: float = 0.0,
+                 bias: bool = True, device: torch.device | str | None = None,
                  dtype: torch.dtype | None = None) -> None:
         super().__init__()
         self.d, self.heads, self.causal, self.dropout = d, heads, causal, dropout
-        self.qkv = nn.Linear(d, 3 * d, device=device, dtype=dtype)
-        self.out = nn.Linear(d, d, device=device, dtype=dtype)
+        self.layout, self.rope = layout, rope
+        self.kv_heads = heads if kv_heads is None else kv_heads
+        self.kv = d // heads * self.kv_heads
+        f: dict[str, Any] = {"device": device, "dtype": dtype}
+        qkv = d + 2 * self.kv
+        if layout == "fused":
+            self.qkv = nn.Linear(d, qkv, bias=bias, **f)
+            self.out = nn.Linear(d, d, bias=bias, **f)
+        elif layout == "mha":  # nn.MultiheadAttention's parameters and initialisation
+            self.in_proj_weight = nn.Parameter(torch.empty(qkv, d, **f))
+            if bias:
+                self.in_proj_bias: nn.Parameter | None = nn.Parameter(torch.zeros(qkv, **f))
+            else:
+                self.register_parameter("in_proj_bias", None)
+            self.out_proj = nn.Linear(d, d, bias=bias, **f)
+            if self.in_proj_weight.device.type != "meta":
+                nn.init.xavier_uniform_(self.in_proj_weight)
+                if self.out_proj.bias is not None:
+                    nn.init.zeros_(self.out_proj.bias)
+        elif layout == "conv1d":
+            self.c_attn = Conv1D(d, qkv, bias=bias, **f)
+            self.c_proj = Conv1D(d, d, bias=bias, **f)
+        elif layout == "qkv":
+            self.query = nn.Linear(d, d, bias=bias, **f)
+            self.key = nn.Linear(d, self.kv, bias=bias, **f)
+            self.value = nn.Linear(d, self.kv, bias=bias, **f)
+        elif layout == "proj":
+            self.q_proj = nn.Linear(d, d, bias=bias, **f)
+            self.k_proj = nn.Linear(d, self.kv, bias=bias, **f)
+            self.v_proj = nn.Linear(d, self.kv, bias=bias, **f)
+            self.o_proj = nn.Linear(d, d, bias=bias, **f)
+        else:
+            raise ValueError(f"unknown attention layout {layout!r}")
+
+    def _project(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        sizes = [self.d, self.kv, self.kv]
+        if self.layout == "fused":
+            return tuple(self.qkv(x).split(sizes, dim=-1))
+        if self.layout == "mha":
+            return tuple(F.linear(x, self.in_proj_weight, self.in_proj_bias)
+                         .split(sizes, dim=-1))
+        if self.layout == "conv1d":
+            return tuple(self.c_attn(x).split(sizes, dim=-1))
+        if self.layout == "qkv":
+            return self.query(x), self.key(x), self.value(x)
+        return self.q_proj(x), self.k_proj(x), self.v_proj(x)
+
+    def _output(self, y: torch.Tensor) -> torch.Tensor:
+        if self.layout == "fused":
+            return self.out(y)
+        if self.layout == "mha":
+            return self.out_proj(y)
+        if self.layout == "conv1d":
+            return self.c_proj(y)
+        if self.layout == "qkv":
+            return y
+        return self.o_proj(y)
+
+    @staticmethod
+    def rotary(q: torch.Tensor, k: torch.Tensor,
+               theta: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """Rotary position embedding of ``q`` and ``k`` (``[N, heads, T, hd]``) at positions
+        0..T−1, as HF Llama: ``inv_freq = 1 / θ^(2i/hd)``, angles in float32, then
+        ``q·cos + rotate_half(q)·sin`` where ``rotate_half([x1, x2]) = [−x2, x1]``.
+        """
+        hd, t = q.shape[-1], q.shape[-2]
+        inv_freq = 1.0 / (theta ** (torch.arange(0, hd, 2, dtype=torch.int64, device=q.device)
+                                    .float() / hd))
+        pos = torch.arange(t, device=q.device).float()
+        freqs = (inv_freq[:, None] @ pos[None, :]).transpose(0, 1)
+        emb = torch.cat((freqs, freqs), dim=-1)
+        cos, sin = emb.cos().to(q.dtype), emb.sin().to(q.dtype)
+
+        def rotate_half(x: torch.Tensor) -> torch.Tensor:
+            half = x.shape[-1] // 2
+            return torch.cat((-x[..., half:], x[..., :half]), dim=-1)
+
+        return q * cos + rotate_half(q) * sin, k * cos + rotate_half(k) * sin
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n, t, d = x.shape
-        q, k, v = self.qkv(x).split(d, dim=-1)
-        q, k, v = (z.view(n, t, self.heads, d // self.heads).transpose(1, 2) for z in (q, k, v))
+        hd = d // self.heads
+        q, k, v = self._project(x)
+        q = q.view(n, t, self.heads, hd).transpose(1, 2)
+        k = k.view(n, t, self.kv_heads, hd).transpose(1, 2)
+        v = v.view(n, t, self.kv_heads, hd).transpose(1, 2)
+        if self.rope:
+            q, k = self.rotary(q, k, self.rope)
+        if self.kv_heads != self.heads:
+            k = k.repeat_interleave(self.heads // self.kv_heads, dim=1)
+            v = v.repeat_interleave(self.heads // self.kv_heads, dim=1)
         p = self.dropout if self.training else 0.0
-        y = torch.nn.functional.scaled_dot_product_attention(q, k, v, dropout_p=p,
-                                                             is_causal=self.causal)
-        return self.out(y.transpose(1, 2).reshape(n, t, d))
+        y = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=self.causal)
+        return self._output(y.transpose(1, 2).reshape(n, t, d))
 
     def extra_repr(self) -> str:
-        return (f"d={self.d}, heads={self.heads}, causal={self.causal}, "
-                f"dropout={self.dropout!r}")
+        text = f"d={self.d}, heads={self.heads}, causal={self.causal}, dropout={self.dropout!r}"
+        if self.layout != "fused":
+            text += f", layout={self.layout!r}"
+        if self.kv_heads != self.heads:
+            text += f", kv_heads={self.kv_heads}"
+        if self.rope:
+            text += f", rope={self.rope!r}"
+        return text
 
 
 #: Module classes of this file that exported packages carry as source.
-PACKAGE_CLASSES: tuple[type[nn.Module], ...] = (DropPath, SelfAttention)
+PACKAGE_CLASSES: tuple[type[nn.Module], ...] = (DropPath, Conv1D, RMSNorm, SelfAttention)
 
 # Ops whose output is a fresh tensor that their backward does not need: a relu that is
 # their only consumer may work in place (as torchvision's ReLU(inplace=True) does).
 _FRESH = frozenset({"conv", "bn", "linear", "groupnorm", "layernorm", "add", "concat",
                     "highway", "maxpool", "avgpool", "upsample", "attention",
-                    "adaptiveavgpool", "scale"})
+                    "adaptiveavgpool", "scale", "rmsnorm", "token"})
 
 
 def _rank(s: Step) -> int:
@@ -163,9 +321,15 @@ def groupnorm(s: Step) -> Node:
 
 
 def linear(s: Step) -> Node:
-    """``linear(10)`` on ``[512]`` → ``Linear(512, 10)`` (on the last dimension)."""
-    return s.module(nn.Linear(s.in_shapes[0][-1], s.args["out"], bias=s.args["bias"],
-                              **s.factory))
+    """``linear(10)`` on ``[512]`` → ``Linear(512, 10)`` (on the last dimension);
+    ``layout=conv1d`` → :class:`Conv1D` ``(512, 10)``, its weight stored ``[512, 10]``."""
+    cls = Conv1D if s.args.get("layout", "linear") == "conv1d" else nn.Linear
+    return s.module(cls(s.in_shapes[0][-1], s.args["out"], bias=s.args["bias"], **s.factory))
+
+
+def rmsnorm(s: Step) -> Node:
+    """``rmsnorm`` on ``[T, 4096]`` → :class:`RMSNorm` ``(4096, eps=1e-6)``."""
+    return s.module(RMSNorm(s.in_shapes[0][-1], eps=s.args["eps"], **s.factory))
 
 
 def embedding(s: Step) -> Node:
@@ -187,19 +351,51 @@ def posembed(s: Step) -> Node:
     """``posembed`` on ``[T, d]`` adds a learned ``[T, d]`` parameter (init N(0, 0.02)).
 
     Example: ``wpe: posembed`` registers the parameter ``wpe`` and emits ``wte + wpe``.
+    ``layout=batched`` makes the parameter ``[1, T, d]`` (torchvision ViT's
+    ``encoder.pos_embedding``); ``layout=embedding`` registers ``Embedding(T, d)`` at the path
+    and adds ``wpe(torch.arange(T))`` (HF GPT-2's ``wpe``).
     """
-    weight = torch.empty(s.in_shapes[0], **s.factory)
+    t, d = s.in_shapes[0]
+    layout = s.args.get("layout", "param")
+    if layout == "embedding":
+        device = s.call(getattr, s.inputs[0], "device", name=f"{s.name}_device")
+        pos = s.call(torch.arange, t, device=device, name=f"{s.name}_ids")
+        emb = s.module(nn.Embedding(t, d, **s.factory), pos)
+        return s.call(operator.add, s.inputs[0], emb, name=f"{s.name}_out")
+    weight = torch.empty((1, t, d) if layout == "batched" else (t, d), **s.factory)
     if weight.device.type != "meta":
         nn.init.normal_(weight, std=0.02)
     w = s.parameter(nn.Parameter(weight))
     return s.call(operator.add, s.inputs[0], w, name=f"{s.name}_out")
 
 
+def token(s: Step) -> Node:
+    """``class_token: token`` on ``[T, d]``: a bare ``[1, 1, d]`` parameter ``class_token``
+    (filled with ``init``), then ``torch.cat([class_token.expand(n, -1, -1), x], 1)``."""
+    d = s.in_shapes[0][-1]
+    w = s.parameter(nn.Parameter(torch.full((1, 1, d), float(s.args["init"]), **s.factory)))
+    n = s.method("size", s.inputs[0], 0, name=f"{s.name}_n")
+    batch = s.method("expand", w, n, -1, -1, name=f"{s.name}_batch")
+    return s.call(torch.cat, [batch, s.inputs[0]], 1, name=f"{s.name}_out")
+
+
+def select(s: Step) -> Node:
+    """``select(0)`` on ``[T, d]`` → ``x[:, 0]``; ``dim`` picks another dim, a negative
+    index counts from the end."""
+    shape = s.in_shapes[0]
+    d = s.args["dim"] % len(shape)
+    i = s.args["index"] % shape[d]
+    return s.call(operator.getitem, s.inputs[0], (slice(None),) * (d + 1) + (i,))
+
+
 def attention(s: Step) -> Node:
-    """``attention(12, causal=true)`` on ``[T, 768]`` → :class:`SelfAttention` (fused qkv)."""
+    """``attention(12, causal=true)`` on ``[T, 768]`` → :class:`SelfAttention` (fused qkv);
+    ``layout``, ``kv_heads``, ``rope`` and ``bias`` pass through to it."""
     a = s.args
     return s.module(SelfAttention(s.in_shapes[0][-1], a["heads"], causal=a["causal"],
-                                  dropout=a["dropout"], **s.factory))
+                                  dropout=a["dropout"], layout=a.get("layout", "fused"),
+                                  kv_heads=a.get("kv_heads"), rope=a.get("rope", 0.0),
+                                  bias=a.get("bias", True), **s.factory))
 
 
 def dropout(s: Step) -> Node:
@@ -240,7 +436,10 @@ def hardsigmoid(s: Step) -> Node:
 
 
 def gelu(s: Step) -> Node:
-    """``gelu`` → ``F.gelu(x)`` (the exact erf form, PyTorch's default)."""
+    """``gelu`` → ``F.gelu(x)`` (the exact erf form, PyTorch's default);
+    ``gelu(approx=tanh)`` → ``F.gelu(x, approximate='tanh')``."""
+    if s.args.get("approx", "none") == "tanh":
+        return s.call(F.gelu, s.inputs[0], approximate="tanh")
     return s.call(F.gelu, s.inputs[0])
 
 
@@ -439,6 +638,9 @@ LOWERINGS: dict[str, Lowering] = {
     "linear": linear,
     "embedding": embedding,
     "posembed": posembed,
+    "token": token,
+    "select": select,
+    "rmsnorm": rmsnorm,
     "attention": attention,
     "dropout": dropout,
     "identity": identity,
