@@ -345,7 +345,7 @@ def test_compile_refuses_a_gpt3_sized_model_on_cpu() -> None:
 
     arch = resgraph.load(str(ROOT / "examples" / "gpt2.rg"), d=12288, heads=96, layers=96,
                          ctx=2048)
-    assert arch.num_params > 175_000_000_000
+    assert arch.num_params > 174_000_000_000  # GPT-3: 174.6 billion, head tied
     from resgraph.lower import available_bytes, estimate_bytes
 
     free = available_bytes(torch.device("cpu"))

@@ -152,10 +152,10 @@ def test_example_oracle(path: Path, sets: dict[str, int]) -> None:
         pass
     for _, node in arch.graph.nodes(data=True):
         if node["params"]:
-            target = gm.get_parameter(node["path"]) if node["op"] in ("posembed", "scale") \
-                else None
-            count = target.numel() if target is not None else sum(
-                p.numel() for p in gm.get_submodule(node["path"]).parameters())
+            try:  # a bare parameter at the node's path (posembed, scale), else a module
+                count = gm.get_parameter(node["path"]).numel()
+            except AttributeError:
+                count = sum(p.numel() for p in gm.get_submodule(node["path"]).parameters())
             assert count == node["params"], (node["path"], node["op"])
     # output shapes, and a gradient on every parameter
     ys = as_tuple(gm(*inputs_for(arch, device=device)))
@@ -178,7 +178,7 @@ def test_resnet50_full_size_cpu_forward() -> None:
 def test_gpt3_sized_network_compiles_on_meta_and_is_refused_on_cpu() -> None:
     arch = resgraph.load(str(EXAMPLES / "gpt2.rg"), ctx=2048, d=12288, heads=96, layers=96)
     gm = arch.compile(device="meta")
-    assert sum(p.numel() for p in gm.parameters()) == arch.num_params > 175_000_000_000
+    assert sum(p.numel() for p in gm.parameters()) == arch.num_params > 174_000_000_000
     assert all(t.is_meta for t in [*gm.parameters(), *gm.buffers()])
     with pytest.raises(resgraph.ResgraphError) as err:
         arch.compile(device="cpu")

@@ -30,8 +30,9 @@ PUBLISHED: list[tuple[str, Callable[[], nn.Module], int]] = [
     ("preact_resnet164", lambda: ref.preact_resnet(18), 1_703_258),
     ("preact_resnet1001", lambda: ref.preact_resnet(111), 10_327_706),
     ("densenet_bc_100_12", lambda: ref.densenet_bc(100, 12), 769_162),
-    # GPT-2 small (124,439,808 with a tied head) plus an untied 50257x768 head.
-    ("gpt2_untied", ref.gpt2, 124_439_808 + 50257 * 768),
+    # GPT-2 small, its head tied to the token embedding (counted once), and untied.
+    ("gpt2", ref.gpt2, 124_439_808),
+    ("gpt2_untied", lambda: ref.gpt2(tied=False), 124_439_808 + 50257 * 768),
 ]
 
 
