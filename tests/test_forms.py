@@ -668,3 +668,63 @@ def test_output_names_are_python_names(last: str, name: str) -> None:
         x -> conv(4) -> gap -> flatten -> {last} }}""")
     assert list(arch.outputs) == [name] and name.isidentifier()
     assert list(analyze(arch).outputs) == [name]
+
+
+# ---------------------------------------------------------------- issue 13: edge targets
+
+_POST_NORM = """block post(d) {{
+    pre: linear(d) -> output: (dense: linear(d) -> relu -> LayerNorm: layernorm)
+    residual in -> {target}
+}}
+network n() {{ input x[4, 8]
+    x -> b: post(8) }}"""
+
+
+@pytest.mark.parametrize("target", ["LayerNorm", "output"])
+def test_an_edge_into_the_last_op_of_a_sub_chain_is_told_from_one_into_the_sub_chain(
+        target: str) -> None:
+    """`LayerNorm` names the op: the merge goes in front of it (BERT's post-norm); `output`
+    names the sub-chain, whose output node is that same op: the merge goes at its input."""
+    arch = resgraph.loads(_POST_NORM.format(target=target))
+    g = arch.graph
+    add = next(n for n in g if g.nodes[n]["op"] == "add")
+    (reader,) = g.successors(add)
+    assert g.nodes[reader]["path"] == ("b.output.LayerNorm" if target == "LayerNorm"
+                                       else "b.output.dense")
+    assert all(g.nodes[n]["shape"] == (4, 8) for n in g)
+    gm = arch.compile().eval()
+    sd = gm.state_dict()
+    pre = torch.nn.Linear(8, 8)
+    dense = torch.nn.Linear(8, 8)
+    norm = torch.nn.LayerNorm(8)
+    pre.load_state_dict({"weight": sd["b.pre.weight"], "bias": sd["b.pre.bias"]})
+    dense.load_state_dict({"weight": sd["b.output.dense.weight"],
+                           "bias": sd["b.output.dense.bias"]})
+    norm.load_state_dict({"weight": sd["b.output.LayerNorm.weight"],
+                          "bias": sd["b.output.LayerNorm.bias"]})
+    x = torch.randn(3, 4, 8)
+    with torch.no_grad():
+        if target == "LayerNorm":
+            want = norm(torch.relu(dense(pre(x))) + x)
+        else:
+            want = norm(torch.relu(dense(pre(x) + x)))
+        assert torch.allclose(gm(x), want, atol=1e-6)
+
+
+def test_edges_into_an_op_and_into_the_sub_chain_it_ends_are_two_merges() -> None:
+    src = _POST_NORM.format(target="LayerNorm\n    skip(merge=add) in -> output")
+    arch = resgraph.loads(src)
+    g = arch.graph
+    adds = [n for n in g if g.nodes[n]["op"] == "add"]
+    assert sorted(g.nodes[next(iter(g.successors(a)))]["path"] for a in adds) == [
+        "b.output.LayerNorm", "b.output.dense"]
+    assert arch.compile()(torch.randn(2, 4, 8)).shape == (2, 4, 8)
+
+
+def test_nested_sub_chains_ending_at_one_op_each_merge_at_their_own_input() -> None:
+    src = """network n() { input x[8]
+        x -> a: linear(8) -> outer: (b: linear(8) -> inner: (c: linear(8) -> d: relu))
+        residual a -> inner }"""
+    g = resgraph.loads(src).graph
+    add = next(n for n in g if g.nodes[n]["op"] == "add")
+    assert [g.nodes[n]["path"] for n in g.successors(add)] == ["outer.inner.c"]

@@ -71,12 +71,11 @@ class Elaborator:
     order: dict[int, int] = field(default_factory=dict)
     """Node → its place in a topological order, for the nodes that edge statements placed
     (every other node's place is ``id * ORDER_GAP``); see :meth:`reshape`."""
-    merge_in: dict[int, int] = field(default_factory=dict)
-    """Node → the merge node that edge statements built in front of it."""
+    merge_in: dict[tuple[int, int], int] = field(default_factory=dict)
+    """Edge target → the merge node that edge statements built in front of it; a target is
+    (node, -1) for an op and (output node, scope) for a block instance, group or sub-chain."""
     merge_kind: dict[int, tuple[str, str]] = field(default_factory=dict)
     """Merge node → (kind, merge option) of the edges into it."""
-    instance_in: dict[int, tuple[int, int]] = field(default_factory=dict)
-    """Output node of a labelled block instance or group → (its input node, its scope)."""
     stack: list[str] = field(default_factory=list)
     ties: dict[int, tuple[int, Span]] = field(default_factory=dict)
     """Layer → (the layer whose weight it shares, the ``tied=`` argument's span)."""
@@ -323,7 +322,7 @@ class Elaborator:
         fr.define(label, out, t.label_span)
         if len(self.names.scopes) > first_scope and self.names.scopes[first_scope].parent \
                 == nm.scope and out != x:
-            self.instance_in[out] = (x, first_scope)
+            fr.instances[label] = (x, first_scope)
         return out
 
     def copies(self, atom: ast.Atom, x: int, fr: Frame, nm: Naming, n: int,

@@ -355,6 +355,10 @@ def edge(el: Elaborator, e: ast.Edge, fr: Frame, nm: Naming) -> None:
     if e.dst == "in":
         raise ResgraphError("RG213", "an edge cannot end at 'in'", e.dst_span)
     b = _endpoint(e.dst, e.dst_span, fr)
+    # the target is what the name names: an op (merge in front of it), or a block
+    # instance, group or sub-chain (merge at its input), even when the instance's output
+    # node is an op that carries a label of its own (`out: (a -> b: relu)`)
+    instance = fr.instance(e.dst)
     kind = CONNECTIONS[e.kind]
     if kind.edge_args is None:
         raise ResgraphError("RG211", f"{e.kind} has no edge form; write it as a group "
@@ -372,7 +376,8 @@ def edge(el: Elaborator, e: ast.Edge, fr: Frame, nm: Naming) -> None:
         raise ResgraphError("RG214", f"this edge would make a cycle: '{e.dst}' is upstream "
                             f"of '{e.src}' (edges must point downstream)", e.span)
     merge = (e.kind, str(args.get("merge", "")))
-    m = el.merge_in.get(b)
+    target = (b, -1 if instance is None else instance[1])
+    m = el.merge_in.get(target)
     if m is not None:
         have = el.merge_kind[m]
         if have != merge:
@@ -384,7 +389,8 @@ def edge(el: Elaborator, e: ast.Edge, fr: Frame, nm: Naming) -> None:
                                 "takes at most one", e.span)
         _extra_input(el, m, a, e.kind, args, e.span, nm)
     else:
-        m = _insert_merge(el, b, a, e, args, nm)
+        m = _insert_merge(el, b, instance, a, e, args, nm)
+        el.merge_in[target] = m
         el.merge_kind[m] = merge
     el.reshape(m, e.span)
 
@@ -397,14 +403,15 @@ def _endpoint(name: str, span: Span, fr: Frame) -> int:
     return nid
 
 
-def _insert_merge(el: Elaborator, b: int, a: int, e: ast.Edge, args: Args, nm: Naming) -> int:
+def _insert_merge(el: Elaborator, b: int, instance: tuple[int, int] | None, a: int,
+                  e: ast.Edge, args: Args, nm: Naming) -> int:
     """Build the merge of ``a`` with ``b``'s input, and make the readers of that input read
     the merge. ``b`` is an op (its one signal input is the main flow), or a labelled block
-    instance or group (``d2: cbr(16)``), whose own input is the main flow: every node
-    inside it that read that input reads the merge instead."""
+    instance or group (``d2: cbr(16)``, ``instance`` its (input, scope)), whose own input is
+    the main flow: every node inside it that read that input reads the merge instead."""
     g = el.graph
-    if b in el.instance_in:
-        main, sid = el.instance_in[b]
+    if instance is not None:
+        main, sid = instance
         readers = [c for c in g.successors(main) if sid in g.nodes[c]["scope"]]
     else:
         preds = [p for p in g.predecessors(b) if is_signal(g.edges[p, b]["kind"])]
@@ -421,7 +428,6 @@ def _insert_merge(el: Elaborator, b: int, a: int, e: ast.Edge, args: Args, nm: N
         attrs = g.edges[main, c]
         g.remove_edge(main, c)
         g.add_edge(m, c, **attrs)
-    el.merge_in[b] = m
     return m
 
 

@@ -33,6 +33,9 @@ class Frame:
                  parent: Frame | None = None) -> None:
         self.labels: dict[str, int] = {}
         self.label_spans: dict[str, Span] = {}
+        self.instances: dict[str, tuple[int, int]] = {}
+        """Label of a block instance, group or sub-chain → (its input node, its scope): such a
+        label names the instance, whose output node may also carry an op's label."""
         self.parent = parent
         self.in_node = in_node
         self.graph = graph
@@ -67,6 +70,18 @@ class Frame:
                 return frame.labels[name]
             if name == "in" and frame.in_node is not None:
                 return frame.in_node
+            frame = frame.parent
+        return None
+
+    def instance(self, name: str) -> tuple[int, int] | None:
+        """(input node, scope) when a name stands for a block instance, group or sub-chain
+        here, or None when it names an op (or nothing)."""
+        frame: Frame | None = self
+        while frame is not None:
+            if name in frame.labels:
+                return frame.instances.get(name)
+            if name == "in" and frame.in_node is not None:
+                return None
             frame = frame.parent
         return None
 
