@@ -728,3 +728,35 @@ def test_nested_sub_chains_ending_at_one_op_each_merge_at_their_own_input() -> N
     g = resgraph.loads(src).graph
     add = next(n for n in g if g.nodes[n]["op"] == "add")
     assert [g.nodes[n]["path"] for n in g.successors(add)] == ["outer.inner.c"]
+
+
+# ---------------------------------------------------------------- issue 13: `self` one level down
+
+
+def test_self_is_a_label_one_level_down() -> None:
+    src = """block att(d) { self: linear(d) -> output: (dense: linear(d) -> relu) }
+    block asg(d) { self = in -> linear(d) }
+    block sub(d) { self: (linear(d) -> relu) }
+    network n() { input x[4, 8]
+        x -> attention: att(8) -> b: (self: linear(8) -> relu) -> att(8)
+          -> c: sub(8) -> d: asg(8) }"""
+    arch = resgraph.loads(src)
+    gm = arch.compile()
+    keys = [k for k in gm.state_dict() if k.endswith("weight")]
+    assert keys == ["attention.self.weight", "attention.output.dense.weight", "b.self.weight",
+                    "att_0.self.weight", "att_0.output.dense.weight", "c.self.0.weight",
+                    "d.self.weight"]
+    assert gm(torch.randn(2, 4, 8)).shape == (2, 4, 8)
+
+
+@pytest.mark.parametrize("chain", ["self: linear(8)", "self: att(8)",
+                                   "self: (linear(8) -> relu)", "self: relu * 2"])
+def test_self_at_the_top_level_is_refused_with_the_rule(chain: str) -> None:
+    err = _error(f"""block att(d) {{ linear(d) }}
+    network n() {{ input x[8]
+        x -> {chain} }}""")
+    assert err.code == "RG220" and (err.span.line, err.span.column) == (3, 14)
+    assert "a label one level down may be 'self'" in str(err)
+    err = _error("""network n() { input x[8]
+        self = x -> linear(8) }""")
+    assert err.code == "RG220"

@@ -67,6 +67,9 @@ TEMPLATES = {
     "label": ("network n() {{\n  input data0[4]\n  data0 -> {0}: linear(4)\n}}\n", 3, 12),
     "network": ("network {0}() {{\n  input data0[4]\n  data0 -> linear(4)\n}}\n", 1, 9),
     "input": ("network n() {{\n  input {0}[4]\n  linear(4)\n}}\n", 2, 9),
+    # a label one level down: the generated code reaches it through its parent
+    "nested": ("network n() {{\n  input data0[4]\n  data0 -> outer: ({0}: linear(4))\n}}\n",
+               3, 20),
 }
 
 
@@ -121,6 +124,17 @@ def _input_network(inputs: list[str]) -> str:
     return f"network inputs() {{\n{decls}{chains}  output {outs}\n}}\n"
 
 
+def _nested_networks(labels: list[str]) -> str:
+    """Every nested label on a linear inside a labelled sub-chain and inside a block
+    instance, and on a sub-chain inside a sub-chain."""
+    single = "".join(f"      -> {name}: linear(4)\n" for name in labels)
+    chains = "".join(f"      -> {name}: (linear(4) -> relu())\n" for name in labels)
+    return (f"block every() {{\n  in\n{single}}}\n"
+            f"block chains() {{\n  in\n{chains}}}\n"
+            f"network nested() {{\n  input data0[4]\n  data0 -> outer: (linear(4)\n{single}"
+            f"  ) -> every -> inner: chains\n}}\n")
+
+
 #: Blocks named like this are named ``<block>_<k>`` when unlabelled: never ``__...``.
 BLOCK_NAMES = ["__b", "_", "__init__", "_modules", "forward", "self", "torch", "super"]
 
@@ -169,6 +183,8 @@ def test_hostile_names_are_refused_where_they_stand_or_compile_and_run(
             "code", "recompile", "forward"}.isdisjoint(accepted["label"])
     assert {"super", "slice", "setattr", "torch", "self", "F"}.isdisjoint(accepted["network"])
     assert {"torch", "self", "input", "__x"}.isdisjoint(accepted["input"])
+    # one level down, 'self' is a label like any other (BERT's attention.self.query)
+    assert set(accepted["nested"]) == set(accepted["label"]) | {"self"}
     for role in TEMPLATES:
         assert {"x", "conv", "relu", "_x", "out"} <= set(accepted[role]), role
     assert "input" in accepted["label"] and "train" in accepted["network"]
@@ -180,6 +196,8 @@ def test_hostile_names_are_refused_where_they_stand_or_compile_and_run(
         text = _block_network() if net == "blocks" else labels
         _compile(text, net, out / f"pkg_{net}", tmp_path)
         packages[f"pkg_{net}"] = ["data0"]
+    _compile(_nested_networks(accepted["nested"]), None, out / "pkg_nested", tmp_path)
+    packages["pkg_nested"] = ["data0"]
     _compile(_input_network(accepted["input"]), None, out / "pkg_inputs", tmp_path)
     packages["pkg_inputs"] = accepted["input"]
     networks = {}
@@ -200,6 +218,10 @@ def test_hostile_names_are_refused_where_they_stand_or_compile_and_run(
     assert ran["pkg_chains"]["keys"] == sorted(
         f"{name}.0.{p}" for name in accepted["label"] for p in ("weight", "bias"))
     assert not any(k.startswith("__") for k in ran["pkg_blocks"]["keys"])
+    assert ran["pkg_nested"]["keys"] == sorted([
+        *(f"{at}.{p}" for name in accepted["nested"]
+          for at in (f"outer.{name}", f"every_0.{name}", f"inner.{name}.0")
+          for p in ("weight", "bias")), "outer.0.bias", "outer.0.weight"])
     assert ran["pkg_inputs"]["shapes"] == [[2, 2]] * len(accepted["input"])
     for pkg, name in networks.items():
         cls = ran[pkg]["class"]  # package.py appends '_net' to a name it would shadow

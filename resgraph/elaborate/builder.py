@@ -84,6 +84,11 @@ class Elaborator:
     def scopes(self) -> dict[int, ScopeInfo]:
         return self.names.scopes
 
+    def nested(self, nm: Naming) -> bool:
+        """Whether a label given in ``nm`` has a level above it in its module path (it is
+        no attribute of the compiled model itself, so it may be ``self``)."""
+        return self.names.scopes[nm.scope].parent is not None
+
     def size(self) -> tuple[int, int]:
         """(nodes, scopes) so far: :meth:`estimate` compares two of these."""
         return len(self.graph), len(self.names.scopes)
@@ -155,7 +160,7 @@ class Elaborator:
                 flow = self.chain(stmt.chain, flow, fr, nm, network)
             elif isinstance(stmt, ast.Assign):
                 flow = self.chain(stmt.chain, flow, fr, nm, network)
-                fr.define(stmt.name, flow, stmt.span)
+                fr.define(stmt.name, flow, stmt.span, self.nested(nm))
                 if self.names.label_node(nm.scope, flow, stmt.name, stmt.span):
                     self.graph.nodes[flow]["label"] = stmt.name
             elif isinstance(stmt, ast.Edge):
@@ -319,7 +324,7 @@ class Elaborator:
             else:
                 assert t.repeat is not None
                 out = self.copies(atom, x, fr, inner, repeat, t.repeat.span, t)
-        fr.define(label, out, t.label_span)
+        fr.define(label, out, t.label_span, self.nested(nm))
         if len(self.names.scopes) > first_scope and self.names.scopes[first_scope].parent \
                 == nm.scope and out != x:
             fr.instances[label] = (x, first_scope)

@@ -110,9 +110,10 @@ class Frame:
             raise ResgraphError("RG204", f"duplicate label '{name}'", span,
                                 notes=[("first defined here", self.label_spans[name])])
 
-    def define(self, name: str, nid: int, span: Span) -> None:
-        """Bind a label to a node; labels are unique within a frame."""
-        check_label(name, span)
+    def define(self, name: str, nid: int, span: Span, nested: bool = False) -> None:
+        """Bind a label to a node; labels are unique within a frame. ``nested``: the
+        label's module path has a level above it (so it may be ``self``)."""
+        check_label(name, span, nested)
         self.check_free(name, span)
         self.labels[name] = nid
         self.label_spans[name] = span

@@ -105,7 +105,7 @@ _ROLES: dict[str, str] = {
 }
 
 
-def reserved_reason(name: str, role: NameRole) -> str | None:
+def reserved_reason(name: str, role: NameRole, nested: bool = False) -> str | None:
     """Why ``name`` may not be a ``role`` name in generated Python, or None when it may.
 
     The one rule for every name that becomes Python. No name is a Python keyword, starts
@@ -116,7 +116,10 @@ def reserved_reason(name: str, role: NameRole) -> str | None:
     ``slice``) and no name the generated code imports (``torch``, ``F``, ``nn``, ...);
     module attributes are fine there. An input name is both, an argument of ``forward``
     and the label of the input's node, and no keyword that starts a statement (``input``,
-    ``residual``, ...), since a chain has to start from it.
+    ``residual``, ...), since a chain has to start from it. A ``nested`` label (one whose
+    module path has a level above it, ``attention.self``: inside a block instance or a
+    labelled group or sub-chain) may be ``self``: the generated code reaches it through
+    its parent (BERT's ``attention.self.query``), never as a name of its own.
 
     >>> reserved_reason("conv1", "label") is None, reserved_reason("_x", "input") is None
     (True, True)
@@ -139,8 +142,10 @@ def reserved_reason(name: str, role: NameRole) -> str | None:
     reasons = []
     if keyword.iskeyword(name):
         reasons.append("a Python keyword")
-    if name == "self":
-        reasons.append("the name of the model inside its own methods")
+    if name == "self" and not (role == "label" and nested):
+        reasons.append("the name of the model inside its own methods" + (
+            " (a label one level down may be 'self': `attention: (self: ...)`)"
+            if role == "label" else ""))
     if role in ("label", "input"):
         if name in NN_MODULE_ATTRIBUTES:
             reasons.append("an attribute of torch.nn.Module")
@@ -169,7 +174,7 @@ def suggest_name(name: str, role: NameRole) -> str:
     return base
 
 
-def check_name(name: str, role: NameRole, span: Span) -> None:
+def check_name(name: str, role: NameRole, span: Span, nested: bool = False) -> None:
     """Refuse (RG220, located at ``span``) a ``role`` name that may not enter generated Python.
 
     >>> check_name("conv1", "label", Span("f.rg", 1, 1))
@@ -180,15 +185,16 @@ def check_name(name: str, role: NameRole, span: Span) -> None:
     RG220 1 9 'super' cannot be a network name: it names the class of the compiled model, \
 and 'super' is a Python builtin; choose another name (e.g. 'super_')
     """
-    reason = reserved_reason(name, role)
+    reason = reserved_reason(name, role, nested)
     if reason is not None:
         raise ResgraphError("RG220", f"'{name}' cannot be {_ROLES[role]}, and '{name}' is "
                             f"{reason}; choose another name (e.g. "
                             f"'{suggest_name(name, role)}')", span)
 
 
-def check_label(name: str, span: Span) -> None:
-    """Refuse a label that cannot name a node and its module (:func:`check_name`).
+def check_label(name: str, span: Span, nested: bool = False) -> None:
+    """Refuse a label that cannot name a node and its module (:func:`check_name`);
+    ``nested``: its module path has a level above it.
 
     >>> check_label("conv1", Span("f.rg", 1, 1))
     >>> try:
@@ -197,7 +203,7 @@ def check_label(name: str, span: Span) -> None:
     ...     print(err.code, err.line, err.column)
     RG220 2 5
     """
-    check_name(name, "label", span)
+    check_name(name, "label", span, nested)
 
 
 _KEYWORD_THEN_GAP = re.compile(r"[A-Za-z_]+(?:[ \t\f\r\n]+|#[^\n]*)*")
