@@ -83,6 +83,10 @@ CALLS: tuple[str, ...] = (
     # weight tying and the product of branches (issue 13)
     "f: linear(V) -> linear(4, tied=f)", "f: linear(4) -> linear(V, bias=false, tied=f)",
     "linear(4, tied=V)", "parallel(merge=mul) { linear(V); linear(4) -> sigmoid }",
+    # Swin's window ops (issue 13)
+    "permute([1, 2, 0]) -> wattention(V)", "permute([1, 2, 0]) -> wattention(2, window=V)",
+    "permute([1, 2, 0]) -> wattention(2, window=3, shift=V)",
+    "permute([1, 2, 0]) -> wattention(2, version=V)", "permute([1, 2, 0]) -> patchmerge(V)",
 )
 """Calls with a slot ``V`` for a value."""
 

@@ -356,6 +356,111 @@ def _rmsnorm_shape(ins: list[Shape], a: Args) -> Shape:
     return ins[0]
 
 
+# ---------------------------------------------------------------- windows (Swin)
+
+CPB_HIDDEN = 512
+"""Width of Swin V2's continuous position bias MLP (torchvision's ``cpb_mlp``)."""
+
+_CHANNELS_LAST_FIX = ("; a [C, H, W] map becomes channels-last [H, W, C] with "
+                      "permute([1, 2, 0])")
+
+
+def _channels_last(op: str, x: Shape) -> Shape:
+    """``x`` when it is a channels-last map ``[H, W, C]``, else RG402 with the way to one."""
+    if len(x) != 3:
+        raise OpError(f"{op} needs a channels-last map of shape [H, W, C], got "
+                      f"{shape_text(x)}" + _CHANNELS_LAST_FIX, "RG402")
+    return x
+
+
+def window_count(x: Shape, window: int) -> int:
+    """Windows of ``window``² tokens over ``[H, W, C]`` once padded to a window multiple.
+
+    >>> window_count((56, 56, 96), 7), window_count((9, 5, 8), 4)
+    (64, 6)
+    """
+    return -(-x[0] // window) * -(-x[1] // window)
+
+
+def window_keys(c: int, heads: int, window: int, version: int) -> dict[str, Shape]:
+    """The parameter names and shapes of one ``wattention`` (torchvision's
+    ShiftedWindowAttention and ShiftedWindowAttentionV2), buffers excluded.
+
+    >>> window_keys(96, 3, 7, 1)["relative_position_bias_table"]
+    (169, 3)
+    >>> list(window_keys(96, 3, 8, 2))[:2]
+    ['logit_scale', 'qkv.weight']
+    """
+    if version == 1:
+        own: dict[str, Shape] = {"relative_position_bias_table": ((2 * window - 1) ** 2, heads)}
+    else:
+        own = {"logit_scale": (heads, 1, 1)}
+    keys = {**own, "qkv.weight": (3 * c, c), "qkv.bias": (3 * c,), "proj.weight": (c, c),
+            "proj.bias": (c,)}
+    if version == 2:
+        keys |= {"cpb_mlp.0.weight": (CPB_HIDDEN, 2), "cpb_mlp.0.bias": (CPB_HIDDEN,),
+                 "cpb_mlp.2.weight": (heads, CPB_HIDDEN)}
+    return keys
+
+
+def _wattention_shape(ins: list[Shape], a: Args) -> Shape:
+    x = _channels_last("wattention", ins[0])
+    c, heads, w, shift = x[2], a["heads"], a["window"], a["shift"]
+    if c % heads:
+        fits = [h for h in range(1, c + 1) if c % h == 0]
+        near = min(fits, key=lambda h: (abs(h - heads), -h))
+        raise OpError(f"wattention: heads={heads} must divide the {c} channels of "
+                      f"{shape_text(x)}; e.g. heads={near}", "RG404")
+    if shift >= w:
+        raise OpError(f"wattention: shift={shift} must be less than window={w} (a cyclic "
+                      f"shift by a whole window changes nothing); Swin shifts every other "
+                      f"block by window // 2 = {w // 2}", "RG431")
+    if a["version"] == 2 and w < 2:
+        raise OpError("wattention: version=2 places its position bias by coordinates "
+                      "relative to window - 1, which needs window >= 2; use window=2 or "
+                      "more, or version=1", "RG432")
+    return x
+
+
+def _wattention_params(ins: list[Shape], out: Shape, a: Args) -> int:
+    keys = window_keys(ins[0][2], a["heads"], a["window"], a["version"])
+    return sum(_prod(s) for s in keys.values())
+
+
+def _wattention_macs(ins: list[Shape], out: Shape, a: Args) -> int:
+    """Per window of N = window² tokens (the map padded to window multiples): the
+    projections qkv and proj (4·N·C²) and the two matmuls QKᵀ and AV (2·N²·C); V2 adds its
+    position-bias MLP once per block, ``(2w−1)²·(2·512 + 512·heads)``."""
+    c, w = ins[0][2], a["window"]
+    n = w * w
+    macs = window_count(ins[0], w) * (4 * n * c * c + 2 * n * n * c)
+    if a["version"] == 2:
+        macs += (2 * w - 1) ** 2 * CPB_HIDDEN * (2 + a["heads"])
+    return macs
+
+
+def _wattention_label(a: Args, ins: list[Shape], out: Shape) -> str:
+    w = a["window"]
+    text = f"window attention {w}×{w}, {a['heads']} heads"
+    if a["shift"]:
+        text += f", shift {a['shift']}"
+    return text + (", v2" if a["version"] == 2 else "")
+
+
+def _patchmerge_shape(ins: list[Shape], a: Args) -> Shape:
+    h, w, c = _channels_last("patchmerge", ins[0])
+    return (-(-h // 2), -(-w // 2), 2 * c)
+
+
+def _patchmerge_params(ins: list[Shape], out: Shape, a: Args) -> int:
+    c = ins[0][2]
+    return 8 * c * c + 2 * (4 * c if a["version"] == 1 else 2 * c)
+
+
+def _patchmerge_macs(ins: list[Shape], out: Shape, a: Args) -> int:
+    return out[0] * out[1] * 4 * ins[0][2] * out[2]
+
+
 # ---------------------------------------------------------------- pooling & reshaping
 
 
@@ -748,6 +853,25 @@ _SPECS: list[OpSpec] = [
                    '`qkv` query, key, value, no output projection (BERT) · `proj` q_proj, '
                    'k_proj, v_proj, o_proj (Llama); `kv_heads` < heads is grouped-query '
                    '(`proj` only); `rope=θ` rotary embedding as HF Llama (0: none)'),
+    OpSpec("wattention", (ArgSpec("heads", "int", minimum=1),
+                          ArgSpec("window", "int", 7, minimum=1),
+                          ArgSpec("shift", "int", 0, minimum=0),
+                          ArgSpec("version", "int", 1, minimum=1, maximum=2)),
+           _wattention_shape, _wattention_label, _wattention_params, _wattention_macs,
+           weighted=2,
+           meaning='Swin\'s shifted-window self-attention on a channels-last `[H, W, C]` map '
+                   '(torchvision\'s ShiftedWindowAttention): padded to window multiples, '
+                   'cyclically shifted by `shift` with its mask, `window`² tokens per window, '
+                   'qkv and proj; `version=1` a learned relative position bias table, '
+                   '`version=2` scaled cosine attention (logit_scale) with the continuous '
+                   'position bias MLP cpb_mlp'),
+    OpSpec("patchmerge", (ArgSpec("version", "int", 1, minimum=1, maximum=2), _EPS),
+           _patchmerge_shape, lambda a, i, o: f"patch merging, {o[2]}",
+           _patchmerge_params, _patchmerge_macs, weighted=1,
+           meaning='Swin\'s patch merging `[H, W, C]` → `[⌈H/2⌉, ⌈W/2⌉, 2C]`: each 2×2 '
+                   'neighbourhood (zero-padded to even sizes) concatenated to 4C, then a '
+                   'bias-free linear `reduction` to 2C; the LayerNorm `norm` comes before it '
+                   '(`version=1`, over 4C) or after it (`version=2`, over 2C)'),
     # internal: made by elaboration
     OpSpec("input", (ArgSpec("name", "any"),), _same, lambda a, i, o: a["name"],
            internal=True, input_dtype="any"),

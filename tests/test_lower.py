@@ -623,8 +623,9 @@ network zoo() {
     input x[3, 13, 13]
     x -> conv(8) -> relu6 -> maxpool(3, stride=2, ceil=true) -> avgpool(2, ceil=true)
       -> adaptiveavgpool(4) -> shuffle(2) -> slice(0, 6) -> layernorm(dim=0)
-      -> layer_scale: scale(1e-6) -> hardswish -> permute([1, 2, 0]) -> reshape([-1, 2, 6])
-      -> select(1, dim=1) -> token -> posembed(layout=batched) -> rmsnorm
+      -> layer_scale: scale(1e-6) -> hardswish -> permute([1, 2, 0])
+      -> wattention(2, window=3, shift=1, version=2) -> patchmerge
+      -> reshape([-1, 2, 6]) -> select(1, dim=1) -> token -> posembed(layout=batched) -> rmsnorm
       -> attention(3, layout=proj, kv_heads=1, rope=100.0) -> gelu(approx=tanh)
       -> linear(6, layout=conv1d) -> hardsigmoid -> flatten(0, 1) -> linear(5)
 }

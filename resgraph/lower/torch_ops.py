@@ -20,6 +20,7 @@ linear_0 = self.linear_0(x);  x = None
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -253,14 +254,169 @@ class SelfAttention(nn.Module):
         return text
 
 
+class WindowAttention(nn.Module):
+    """Swin's shifted-window self-attention on channels-last maps ``[N, H, W, C]``.
+
+    The parameters are torchvision's ``ShiftedWindowAttention`` (``version=1``: ``qkv``,
+    ``proj``, ``relative_position_bias_table`` ``[(2w−1)², heads]``) or
+    ``ShiftedWindowAttentionV2`` (``version=2``: ``logit_scale`` ``[heads, 1, 1]``, ``qkv``,
+    ``proj``, the position-bias MLP ``cpb_mlp.0`` / ``cpb_mlp.2``); the buffers
+    ``relative_position_index`` (both) and ``relative_coords_table`` (V2) are in the
+    state_dict, as torchvision keeps them. The map is zero-padded at the bottom and right to
+    window multiples, rolled up and left by ``shift`` (per dim, only where the padded size
+    exceeds the window), cut into ``window``² windows whose tokens attend to each other
+    (across a wrap-around seam masked with −100), then put back, rolled back and cropped.
+    V1 scores are ``q·k / sqrt(head)`` plus the table's bias; V2 scores are the cosine of q
+    and k times ``exp(min(logit_scale, log 100))`` plus ``16·sigmoid(cpb_mlp(coords))``, and
+    the key part of ``qkv.bias`` is held at zero.
+
+    >>> m = WindowAttention(8, heads=2, window=4, shift=2, version=2)
+    >>> m(torch.zeros(1, 9, 6, 8)).shape
+    torch.Size([1, 9, 6, 8])
+    >>> list(m.state_dict())[:3]
+    ['logit_scale', 'relative_coords_table', 'relative_position_index']
+    """
+
+    def __init__(self, c: int, heads: int, window: int = 7, shift: int = 0, version: int = 1,
+                 device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.c, self.heads, self.window, self.shift, self.version = c, heads, window, shift, \
+            version
+        f: dict[str, Any] = {"device": device, "dtype": dtype}
+        span = 2 * window - 1
+        if version == 1:
+            self.relative_position_bias_table = nn.Parameter(torch.zeros(span * span, heads,
+                                                                         **f))
+            if self.relative_position_bias_table.device.type != "meta":
+                nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        else:
+            self.logit_scale = nn.Parameter(torch.full((heads, 1, 1), math.log(10.0), **f))
+            # offsets -(w-1)..w-1 per axis scaled to [-8, 8], then sign·log2(1 + |x|) / 3
+            ticks = torch.arange(-(window - 1), window, dtype=torch.float32) / (window - 1) * 8
+            grid = torch.stack(torch.meshgrid(ticks, ticks, indexing="ij"), dim=-1)
+            table = torch.sign(grid) * torch.log2(grid.abs() + 1.0) / 3.0
+            self.register_buffer("relative_coords_table",
+                                 table.unsqueeze(0).to(device=device, dtype=dtype))
+        pos = torch.arange(window)
+        rows = pos.repeat_interleave(window)  # token t sits at (t // w, t % w)
+        cols = pos.repeat(window)
+        index = (rows[:, None] - rows[None, :] + window - 1) * span \
+            + (cols[:, None] - cols[None, :] + window - 1)
+        self.register_buffer("relative_position_index", index.flatten().to(device=device))
+        self.qkv = nn.Linear(c, 3 * c, **f)
+        self.proj = nn.Linear(c, c, **f)
+        if version == 2:
+            self.cpb_mlp = nn.Sequential(nn.Linear(2, 512, **f), nn.ReLU(inplace=True),
+                                         nn.Linear(512, heads, bias=False, **f))
+
+    def position_bias(self) -> torch.Tensor:
+        """The bias added to every window's scores: ``[heads, w², w²]``."""
+        n = self.window * self.window
+        index: torch.Tensor = self.relative_position_index  # type: ignore[assignment]
+        table: torch.Tensor
+        if self.version == 1:
+            table = self.relative_position_bias_table
+        else:
+            table = self.cpb_mlp(self.relative_coords_table).reshape(-1, self.heads)
+        bias = table[index].view(n, n, self.heads).permute(2, 0, 1)
+        return bias if self.version == 1 else 16 * torch.sigmoid(bias)
+
+    @staticmethod
+    def seam_mask(h: int, w: int, window: int, sh: int, sw: int,
+                  like: torch.Tensor) -> torch.Tensor:
+        """``[windows, w², w²]``: −100 between tokens of one shifted window that the roll
+        brought together from opposite edges, 0 elsewhere."""
+        def bands(size: int, s: int) -> torch.Tensor:
+            i = torch.arange(size, device=like.device)
+            return (i >= size - window).long() + (i >= size - s).long() if s else i * 0
+
+        region = bands(h, sh)[:, None] * 3 + bands(w, sw)[None, :]
+        region = region.view(h // window, window, w // window, window).transpose(1, 2)
+        region = region.reshape(-1, window * window)
+        apart = region[:, None, :] != region[:, :, None]
+        return like.new_zeros(apart.shape).masked_fill(apart, -100.0)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, h0, w0, c = x.shape
+        ws, heads = self.window, self.heads
+        x = F.pad(x, (0, 0, 0, (-w0) % ws, 0, (-h0) % ws))
+        h, w = x.shape[1], x.shape[2]
+        sh = self.shift if ws < h else 0
+        sw = self.shift if ws < w else 0
+        if sh or sw:
+            x = torch.roll(x, (-sh, -sw), (1, 2))
+        windows = (h // ws) * (w // ws)
+        t = x.view(n, h // ws, ws, w // ws, ws, c).transpose(2, 3).reshape(-1, ws * ws, c)
+        bias: torch.Tensor | None = self.qkv.bias
+        if self.version == 2 and bias is not None:
+            bias = torch.cat([bias[:c], torch.zeros_like(bias[c:2 * c]), bias[2 * c:]])
+        q, k, v = F.linear(t, self.qkv.weight, bias).view(t.shape[0], ws * ws, 3, heads,
+                                                          c // heads).permute(2, 0, 3, 1, 4)
+        if self.version == 1:
+            scores = (q * (c // heads) ** -0.5) @ k.transpose(-2, -1)
+        else:
+            scores = F.normalize(q, dim=-1) @ F.normalize(k, dim=-1).transpose(-2, -1)
+            scores = scores * torch.clamp(self.logit_scale, max=math.log(100.0)).exp()
+        scores = scores + self.position_bias()
+        if sh or sw:
+            mask = self.seam_mask(h, w, ws, sh, sw, scores)
+            scores = (scores.view(n, windows, heads, ws * ws, ws * ws)
+                      + mask[None, :, None]).view(-1, heads, ws * ws, ws * ws)
+        y = (scores.softmax(-1) @ v).transpose(1, 2).reshape(-1, ws * ws, c)
+        y = self.proj(y).view(n, h // ws, w // ws, ws, ws, c).transpose(2, 3).reshape(n, h, w, c)
+        if sh or sw:
+            y = torch.roll(y, (sh, sw), (1, 2))
+        return y[:, :h0, :w0].contiguous()
+
+    def extra_repr(self) -> str:
+        return (f"{self.c}, heads={self.heads}, window={self.window}, shift={self.shift}, "
+                f"version={self.version}")
+
+
+class PatchMerge(nn.Module):
+    """Swin's patch merging on ``[N, H, W, C]`` → ``[N, ⌈H/2⌉, ⌈W/2⌉, 2C]``.
+
+    Zero-pads H and W to even sizes, concatenates each 2×2 neighbourhood in torchvision's
+    order ((0, 0), (1, 0), (0, 1), (1, 1) as (row, column)) to 4C, and reduces it with the
+    bias-free linear ``reduction``; the LayerNorm ``norm`` comes first over 4C
+    (``version=1``, torchvision's PatchMerging) or last over 2C (``version=2``).
+
+    >>> PatchMerge(4, version=2)(torch.zeros(1, 5, 6, 4)).shape
+    torch.Size([1, 3, 3, 8])
+    """
+
+    def __init__(self, c: int, version: int = 1, eps: float = 1e-5,
+                 device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.c, self.version, self.eps = c, version, eps
+        self.reduction = nn.Linear(4 * c, 2 * c, bias=False, device=device, dtype=dtype)
+        self.norm = nn.LayerNorm(4 * c if version == 1 else 2 * c, eps=eps, device=device,
+                                 dtype=dtype)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = F.pad(x, (0, 0, 0, x.shape[2] % 2, 0, x.shape[1] % 2))
+        x = torch.cat([x[:, 0::2, 0::2], x[:, 1::2, 0::2], x[:, 0::2, 1::2], x[:, 1::2, 1::2]],
+                      -1)
+        if self.version == 1:
+            return self.reduction(self.norm(x))
+        return self.norm(self.reduction(x))
+
+    def extra_repr(self) -> str:
+        return f"{self.c}, version={self.version}, eps={self.eps!r}"
+
+
 #: Module classes of this file that exported packages carry as source.
-PACKAGE_CLASSES: tuple[type[nn.Module], ...] = (DropPath, Conv1D, RMSNorm, SelfAttention)
+PACKAGE_CLASSES: tuple[type[nn.Module], ...] = (DropPath, Conv1D, RMSNorm, SelfAttention,
+                                                 WindowAttention, PatchMerge)
 
 # Ops whose output is a fresh tensor that their backward does not need: a relu that is
 # their only consumer may work in place (as torchvision's ReLU(inplace=True) does).
 _FRESH = frozenset({"conv", "bn", "linear", "groupnorm", "layernorm", "add", "concat",
                     "highway", "maxpool", "avgpool", "upsample", "attention",
-                    "adaptiveavgpool", "scale", "rmsnorm", "token"})
+                    "adaptiveavgpool", "scale", "rmsnorm", "token", "wattention",
+                    "patchmerge"})
 
 
 def _rank(s: Step) -> int:
@@ -396,6 +552,21 @@ def attention(s: Step) -> Node:
                                   dropout=a["dropout"], layout=a.get("layout", "fused"),
                                   kv_heads=a.get("kv_heads"), rope=a.get("rope", 0.0),
                                   bias=a.get("bias", True), **s.factory))
+
+
+def wattention(s: Step) -> Node:
+    """``attn: wattention(3, window=7, shift=3)`` on ``[56, 56, 96]`` →
+    :class:`WindowAttention` ``(96, heads=3, window=7, shift=3, version=1)``."""
+    a = s.args
+    return s.module(WindowAttention(s.in_shapes[0][-1], a["heads"], window=a["window"],
+                                    shift=a["shift"], version=a["version"], **s.factory))
+
+
+def patchmerge(s: Step) -> Node:
+    """``patchmerge`` on ``[56, 56, 96]`` → :class:`PatchMerge` ``(96, version=1)``:
+    ``[28, 28, 192]``."""
+    return s.module(PatchMerge(s.in_shapes[0][-1], version=s.args["version"],
+                               eps=s.args["eps"], **s.factory))
 
 
 def dropout(s: Step) -> Node:
@@ -642,6 +813,8 @@ LOWERINGS: dict[str, Lowering] = {
     "select": select,
     "rmsnorm": rmsnorm,
     "attention": attention,
+    "wattention": wattention,
+    "patchmerge": patchmerge,
     "dropout": dropout,
     "identity": identity,
     "relu": relu,
