@@ -605,7 +605,8 @@ def test_parallel_mul_is_swiglu() -> None:
     want = m.down_proj(torch.nn.functional.silu(m.gate_proj(x)) * m.up_proj(x))
     assert torch.allclose(gm(x), want)
     a = analyze(arch)
-    assert (a.paths, a.depth, a.min_depth) == (2, 2, 2)  # two alternative paths, as add
+    # up_proj carries the signal; silu(gate_proj) gates it (a control path, as in gate { })
+    assert (a.paths, a.depth, a.min_depth) == (1, 2, 2)
     assert a.macs == 5 * 16 * 32 * 2 + 5 * 32 * 16 and a.params == 3 * 16 * 32
 
 
@@ -618,7 +619,7 @@ def test_parallel_mul_of_three_branches_and_an_identity() -> None:
     x = torch.randn(4, 8)
     lin = [mod for mod in gm.modules() if isinstance(mod, torch.nn.Linear)]
     assert torch.allclose(gm(x), x * torch.sigmoid(lin[0](x)) * lin[1](x))
-    assert analyze(arch).paths == 3
+    assert analyze(arch).paths == 1  # the last branch; `in` and the sigmoid gate it
     mermaid = to_mermaid(arch)
     assert "×" in mermaid
 
@@ -760,3 +761,40 @@ def test_self_at_the_top_level_is_refused_with_the_rule(chain: str) -> None:
     err = _error("""network n() { input x[8]
         self = x -> linear(8) }""")
     assert err.code == "RG220"
+
+
+@pytest.mark.parametrize("body", ["conv(8, 1) -> sigmoid",
+                                  "conv(8, 3) -> relu -> conv(8, 1) -> sigmoid"])
+def test_parallel_mul_gates_its_last_branch_as_a_gate_group_does(body: str) -> None:
+    """The last branch of parallel(merge=mul) is the signal, the earlier ones gate it:
+    gate { F } and parallel(merge=mul) { F; in } count the same paths and depths."""
+    gate = resgraph.loads(f"""network n() {{ input x[8, 6, 6]
+        x -> conv(8, 3) -> gate {{ {body} }} -> conv(4, 3) }}""")
+    mul = resgraph.loads(f"""block b() {{ parallel(merge=mul) {{ {body}
+        in }} }}
+    network n() {{ input x[8, 6, 6]
+        x -> conv(8, 3) -> b -> conv(4, 3) }}""")
+    a, b = analyze(gate), analyze(mul)
+    assert (a.paths, a.depth, a.min_depth) == (b.paths, b.depth, b.min_depth) == (1, 2, 2)
+    assert a.path_lengths == b.path_lengths
+    x = torch.randn(2, 8, 6, 6)
+    gm, mm = gate.compile().eval(), mul.compile().eval()
+    mm.load_state_dict(dict(zip(mm.state_dict(), gm.state_dict().values())))
+    assert torch.allclose(gm(x), mm(x), atol=1e-6)
+
+
+def test_parallel_mul_draws_its_gate_branches_as_control_paths() -> None:
+    arch = resgraph.loads(_SWIGLU.replace(
+        "up_proj: linear(ffn, bias=false) }",
+        "up_proj: linear(ffn, bias=false)\n    linear(ffn) -> sigmoid }"))
+    g = arch.graph
+    kinds = {(g.nodes[u]["path"], g.nodes[v]["path"]): k
+             for u, v, k in g.edges(data="kind")}
+    assert kinds[("x", "mlp.gate_proj")] == kinds[("x", "mlp.up_proj")] == "control"
+    assert kinds[("x", "mlp.linear_0")] == "seq"
+    assert kinds[("mlp.mul_0", "mlp.mul_1")] == kinds[("mlp.silu_0", "mlp.mul_0")] \
+        == kinds[("mlp.up_proj", "mlp.mul_0")] == "control"
+    assert kinds[("mlp.sigmoid_0", "mlp.mul_1")] == "parallel"
+    rep = analyze(arch)
+    assert (rep.paths, rep.depth) == (1, 2)
+    assert 'style="dotted"' in to_dot(arch) or "dotted" in to_dot(arch)

@@ -196,3 +196,16 @@ def test_llama_7b_analyze_allocates_no_weights() -> None:
     assert run.returncode == 0, run.stderr
     assert "6,738,415,616" in run.stdout
     assert float(run.stdout.rsplit("seconds ", 1)[1]) < 1.0, run.stdout
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_llama_has_two_signal_paths_per_residual(layers: int) -> None:
+    """Issue 13: a transformer of L blocks has 2^(2L) signal paths. SwiGLU's gate branch
+    (silu(gate_proj)) gates the signal through up_proj: a control path, as in gate { }."""
+    from resgraph.analyze import analyze
+
+    rep = analyze(load("llama", vocab=50, ctx=8, d=16, layers=layers, heads=2, kv_heads=2,
+                       ffn=24))
+    assert rep.paths == 2 ** (2 * layers)
+    # embedding, then per layer attention (2), up_proj and down_proj, then the head
+    assert (rep.depth, rep.min_depth) == (4 * layers + 2, 2)

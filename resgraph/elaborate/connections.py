@@ -222,11 +222,17 @@ def _gate_group(el: Elaborator, gr: ast.Group, x: int, fr: Frame, nm: Naming,
         raise ResgraphError("RG415", "a gate must compute something: the body of gate { ... } "
                             "is empty (e.g. gate { gap -> conv(in.channels, 1) -> sigmoid })",
                             gr.span)
+    as_control(el, x, first)
+    return _gate(el, f, x, args, gr.span, nm)
+
+
+def as_control(el: Elaborator, x: int, first: int, end: int | None = None) -> None:
+    """Make the edges from ``x`` into a gate's body (the nodes from ``first`` up to
+    ``end``) control edges: the body is no signal path."""
     g = el.graph
     for c in list(g.successors(x)):
-        if c >= first and g.edges[x, c]["kind"] == "seq":
+        if first <= c < (len(g) if end is None else end) and g.edges[x, c]["kind"] == "seq":
             g.edges[x, c]["kind"] = "control"
-    return _gate(el, f, x, args, gr.span, nm)
 
 
 # ---------------------------------------------------------------- parallel
@@ -245,6 +251,7 @@ def _parallel_group(el: Elaborator, gr: ast.Group, x: int, fr: Frame, nm: Naming
     (``b if false``) is left out; the identity branch is written ``in`` (in a block)."""
     outs: list[int] = []
     spans: list[Span] = []
+    firsts: list[int] = []
     for stmt in gr.body:
         if not isinstance(stmt, (ast.ChainStmt, ast.Assign)):
             el.body([stmt], fr, nm, x)
@@ -257,6 +264,7 @@ def _parallel_group(el: Elaborator, gr: ast.Group, x: int, fr: Frame, nm: Naming
                 continue
             stmt = ast.ChainStmt(ast.Chain([dataclasses.replace(first, cond=None)],
                                            stmt.chain.span), stmt.span)
+        start = len(el.graph)
         out = el.body([stmt], fr, nm, x)
         assert out is not None
         if out == x and el.node_reference(stmt.chain.terms[0].atom, fr) != x:
@@ -267,6 +275,7 @@ def _parallel_group(el: Elaborator, gr: ast.Group, x: int, fr: Frame, nm: Naming
                                 notes=[("the other branch", spans[outs.index(out)])])
         outs.append(out)
         spans.append(stmt.span)
+        firsts.append(start)
     if not outs:
         raise ResgraphError("RG415", "parallel { ... } has no branch: write one chain per "
                             "branch, e.g. parallel { conv(8, 1); conv(8, 3) }", gr.span)
@@ -289,10 +298,15 @@ def _parallel_group(el: Elaborator, gr: ast.Group, x: int, fr: Frame, nm: Naming
                                 "with the same width, e.g. linear(n) in both)", gr.span,
                                 notes=[(f"this branch gives {shape_text(s)}", sp)
                                        for s, sp in zip(shapes, spans)])
-        # elementwise, left to right: ((b1 × b2) × b3) ..., one product node per branch
-        y = el.node("mul", {}, inputs[:2], gr.span, nm)
-        for o in inputs[2:]:
-            y = el.node("mul", {}, [(y, "seq", 0), o], gr.span, nm)
+        # elementwise, left to right: ((b1 × b2) × b3) ..., one product node per branch.
+        # The last branch is the signal; the earlier ones gate it, as the body of a
+        # gate { } does: control paths, no signal path (SwiGLU: silu(gate_proj) × up_proj)
+        for start, end in zip(firsts, firsts[1:]):
+            as_control(el, x, start, end)
+        ins = [(o, "control", 0) for o, _, _ in inputs[:-1]] + [inputs[-1]]
+        y = el.node("mul", {}, ins[:2], gr.span, nm)
+        for o in ins[2:]:
+            y = el.node("mul", {}, [(y, "control", 0), o], gr.span, nm)
         return y
     if any(len(s) != len(shapes[0]) or s[1:] != shapes[0][1:] for s in shapes):
         shown = ", ".join(shape_text(s) for s in shapes)

@@ -266,7 +266,7 @@ class _Builder:
                 shown = "output" if name == "output" else f"output {name}"
                 lines.append(f"{shown} · {dims_text(d['shape'])}")
         tip = MERGE_TIPS.get(op, "")
-        if op == "mul" and all(self.g.edges[p, n]["kind"] != "control"
+        if op == "mul" and all(self.g.edges[p, n]["kind"] in ("control", "parallel")
                                for p in self.g.predecessors(n)):
             tip = "product of parallel branches (elementwise)"
         if op == "add" and d["args"].get("drop_path"):
