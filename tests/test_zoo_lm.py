@@ -29,17 +29,10 @@ import resgraph
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
 
-# BERT needs two things of the front end that have not landed yet.
-NEEDS_SELF = pytest.mark.xfail(
-    reason="bert.rg needs the label 'self' (BertModel's attention.self.query; RG220 refuses "
-           "it) and a residual edge into the last node of a labelled sub-chain "
-           "(attention.output.LayerNorm) landing at that node, not at the sub-chain's input",
-    strict=True)
-
 # (network, published parameter count at the defaults, xfail marks)
 PUBLISHED: list[tuple[str, int, list[Any]]] = [
     ("gpt2", 124_439_808, []),
-    ("bert", 109_482_240, [NEEDS_SELF]),
+    ("bert", 109_482_240, []),
     ("llama", 6_738_415_616, []),
 ]
 
@@ -53,7 +46,7 @@ SETS: dict[str, list[dict[str, int]]] = {
               dict(vocab=71, ctx=12, d=96, layers=2, heads=6, kv_heads=2, ffn=160),
               dict(vocab=50, ctx=8, d=32, layers=1, heads=4, kv_heads=1, ffn=80)],
 }
-MARKS: dict[str, list[Any]] = {"gpt2": [], "bert": [NEEDS_SELF], "llama": []}
+MARKS: dict[str, list[Any]] = {"gpt2": [], "bert": [], "llama": []}
 
 
 def load(name: str, **sets: int) -> resgraph.Architecture:
@@ -159,11 +152,16 @@ def test_gpt2_head_shares_the_token_embedding() -> None:
 def test_signatures() -> None:
     """The issue's inputs and outputs, at a small size (the forms above do not matter)."""
     pytest.importorskip("torch")
-    for name, _, marks in PUBLISHED:
-        if marks:
-            continue
+    for name, _, _ in PUBLISHED:
         s = SETS[name][0]
         arch = load(name, **s)
+        if name == "bert":  # token ids and token types; last hidden state and pooled
+            assert list(arch.inputs.items()) == [("tokens", (s["ctx"],)),
+                                                 ("token_types", (s["ctx"],))]
+            assert all(arch.graph.nodes[n]["dtype"] == "long"
+                       for n in arch.graph.graph["inputs"])
+            assert list(arch.outputs.values()) == [(s["ctx"], s["d"]), (s["d"],)]
+            continue
         assert list(arch.inputs.values()) == [(s["ctx"],)]
         assert list(arch.outputs.values()) == [(s["ctx"], s["vocab"])]
 
