@@ -96,7 +96,9 @@ def test_preact_resnet1001_fast() -> None:
         rep = arch.analyze()
         best = min(best, time.perf_counter() - start)
     assert (rep.depth, rep.paths) == (1001, 2**333)
-    assert best < 0.3, f"analysis of ResNet-1001 took {best:.3f} s"
+    # A guard against a pathological slowdown, not a speed target (about 0.1 s here);
+    # bench/analysis.py measures speed as ratios.
+    assert best < 3.0, f"analysis of ResNet-1001 took {best:.3f} s"
 
 
 def test_veit_resnet110() -> None:
