@@ -66,7 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output file; its extension picks the format")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--collapse", dest="collapse", action="store_true", default=None,
-                      help="draw runs of identical blocks once (default for large graphs)")
+                      help="draw runs of identical blocks once (the default for graphs over "
+                           "150 nodes and for those that are mostly repeats)")
     mode.add_argument("--expand", dest="collapse", action="store_false",
                       help="draw every block instance")
     p.add_argument("--depth", type=int, default=None, metavar="N",
