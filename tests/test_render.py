@@ -342,3 +342,15 @@ def test_preact_resnet_1001_renders_fast(tmp_path: Path) -> None:
     svg = (tmp_path / "p.svg").read_text()
     titles = [t.text for t in ET.fromstring(svg).iter(f"{SVG}text")]
     assert "preact_bottleneck(16) ×110" in titles and len(svg_groups(svg, "node")) < 100
+
+
+def test_runs_ignore_values_that_change_no_shape() -> None:
+    """Swin's blocks alternate shifts and each has its own drop-path rate: same block, same
+    shapes and sizes, so a stage is one run (issue 13: Swin-T drawn readably)."""
+    view = build_view(load("swin_t", "swin"))
+    assert view.collapsed
+    runs = [c.title for c in view.clusters.values() if c.title.startswith("swin_block")]
+    assert runs == ["swin_block ×2", "swin_block ×2", "swin_block ×6", "swin_block ×2"]
+    # different widths are different shapes: VGG's stages stay apart
+    titles = [c.title for c in build_view(load("vgg16", "vgg"), collapse=True).clusters.values()]
+    assert sum(t.startswith("0-4") or t.startswith("5-9") for t in titles) == 2

@@ -52,7 +52,7 @@ class Plan:
         self.runs: dict[int, list[int]] = {}
         self.run_of: dict[int, tuple[int, float]] = {}
         self.absorbed: dict[int, tuple[int, float]] = {}
-        self._signatures: dict[int, tuple] = {}
+        self._signatures: dict[tuple[int, bool], tuple] = {}
         self._position: dict[int, dict[int, int]] = {}
         self.root = next(s for s, info in self.scopes.items() if info.parent is None)
         self._plan(self.root, 0)
@@ -84,8 +84,13 @@ class Plan:
         return runs
 
     def _same(self, a: int, b: int) -> bool:
-        return (self.scopes[a].key == self.scopes[b].key
-                and self.signature(a) == self.signature(b))
+        """Same call and structure, or the same block whose calls differ only in values that
+        change no shape and no parameter count (Swin's shift, a per-block drop-path rate)."""
+        sa, sb = self.scopes[a], self.scopes[b]
+        if sa.key == sb.key:
+            return self.signature(a) == self.signature(b)
+        return ((sa.kind, sa.name) == (sb.kind, sb.name)
+                and self.signature(a, values=False) == self.signature(b, values=False))
 
     def _feeds(self, a: int, b: int, parent: int) -> bool:
         """Whether ``a``'s output feeds ``b``, directly or through a concat of ``parent``."""
@@ -112,21 +117,28 @@ class Plan:
                                                         for w in self.g.successors(v)):
                         self.absorbed[v] = (run[0], i + 0.5)
 
-    def signature(self, scope: int) -> tuple:
-        """The structure of a scope's contents: ops, arguments, inner scopes, inner edges."""
-        if scope not in self._signatures:
+    def signature(self, scope: int, values: bool = True) -> tuple:
+        """The structure of a scope's contents: ops, arguments, inner scopes, inner edges.
+
+        With ``values=False``, each node's output shape and parameter count stand in for
+        its arguments, and inner scopes are known by kind and block name.
+        """
+        if (scope, values) not in self._signatures:
             nodes = self.members[scope]
             index = {n: i for i, n in enumerate(nodes)}
             level = self.g.nodes[nodes[0]]["scope"].index(scope)
             sig = []
             for n in nodes:
                 d = self.g.nodes[n]
-                inner = tuple(self.scopes[s].key for s in d["scope"][level + 1:])
+                inner = tuple(self.scopes[s].key if values
+                              else (self.scopes[s].kind, self.scopes[s].name)
+                              for s in d["scope"][level + 1:])
                 ins = tuple(sorted((index.get(p, -1), self.g.edges[p, n]["kind"],
                                     self.g.edges[p, n]["port"]) for p in self.g.predecessors(n)))
-                sig.append((d["op"], repr(sorted(d["args"].items())), inner, ins))
-            self._signatures[scope] = tuple(sig)
-        return self._signatures[scope]
+                what = repr(sorted(d["args"].items())) if values else (d["shape"], d["params"])
+                sig.append((d["op"], what, inner, ins))
+            self._signatures[scope, values] = tuple(sig)
+        return self._signatures[scope, values]
 
     def display(self, n: int) -> str | None:
         """The id of the drawn node that stands for IR node ``n`` (None: not drawn)."""
