@@ -87,6 +87,9 @@ CALLS: tuple[str, ...] = (
     "permute([1, 2, 0]) -> wattention(V)", "permute([1, 2, 0]) -> wattention(2, window=V)",
     "permute([1, 2, 0]) -> wattention(2, window=3, shift=V)",
     "permute([1, 2, 0]) -> wattention(2, version=V)", "permute([1, 2, 0]) -> patchmerge(V)",
+    # MaxViT's partition attention (issue 13)
+    "permute([1, 2, 0]) -> pattention(V)", "permute([1, 2, 0]) -> pattention(2, size=V)",
+    "permute([1, 2, 0]) -> pattention(2, size=2, mode=V)",
 )
 """Calls with a slot ``V`` for a value."""
 

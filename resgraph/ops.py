@@ -461,6 +461,61 @@ def _patchmerge_macs(ins: list[Shape], out: Shape, a: Args) -> int:
     return out[0] * out[1] * 4 * ins[0][2] * out[2]
 
 
+# ---------------------------------------------------------------- partitions (MaxViT)
+
+
+def partition_keys(c: int, heads: int, size: int) -> dict[str, Shape]:
+    """The parameter names and shapes of one ``pattention`` (torchvision's MaxViT
+    RelativePositionalMultiHeadAttention), the buffer ``relative_position_index`` excluded.
+
+    >>> partition_keys(64, 2, 7)
+    {'relative_position_bias_table': (169, 2), 'to_qkv.weight': (192, 64), \
+'to_qkv.bias': (192,), 'merge.weight': (64, 64), 'merge.bias': (64,)}
+    """
+    return {"relative_position_bias_table": ((2 * size - 1) ** 2, heads),
+            "to_qkv.weight": (3 * c, c), "to_qkv.bias": (3 * c,), "merge.weight": (c, c),
+            "merge.bias": (c,)}
+
+
+def _pattention_shape(ins: list[Shape], a: Args) -> Shape:
+    x = _channels_last("pattention", ins[0])
+    h, w, c = x
+    heads, size, mode = a["heads"], a["size"], a["mode"]
+    if c % heads:
+        fits = [k for k in range(1, c + 1) if c % k == 0]
+        near = min(fits, key=lambda k: (abs(k - heads), -k))
+        raise OpError(f"pattention: heads={heads} must divide the {c} channels of "
+                      f"{shape_text(x)}; e.g. heads={near}", "RG404")
+    if h % size or w % size:
+        fits = [k for k in range(1, min(h, w) + 1) if h % k == 0 and w % k == 0]
+        near = min(fits, key=lambda k: (abs(k - size), -k))
+        what = "blocks of" if mode == "window" else "a grid of"
+        raise OpError(f"pattention: mode={mode} cuts the {h}×{w} map into {what} "
+                      f"{size}×{size}, so size={size} must divide both {h} and {w} (MaxViT "
+                      f"does not pad); use size={near}, or an input size whose maps are "
+                      f"multiples of {size}", "RG433")
+    return x
+
+
+def _pattention_params(ins: list[Shape], out: Shape, a: Args) -> int:
+    keys = partition_keys(ins[0][2], a["heads"], a["size"])
+    return sum(_prod(s) for s in keys.values())
+
+
+def _pattention_macs(ins: list[Shape], out: Shape, a: Args) -> int:
+    """Per partition of N = size² tokens (H·W / N of them, in either mode): the
+    projections to_qkv and merge (4·N·C²) and the two matmuls QKᵀ and AV (2·N²·C)."""
+    h, w, c = ins[0]
+    n = a["size"] ** 2
+    return h * w // n * (4 * n * c * c + 2 * n * n * c)
+
+
+def _pattention_label(a: Args, ins: list[Shape], out: Shape) -> str:
+    s = a["size"]
+    kind = "block" if a["mode"] == "window" else "grid"
+    return f"{kind} attention {s}×{s}, {a['heads']} heads"
+
+
 # ---------------------------------------------------------------- pooling & reshaping
 
 
@@ -872,6 +927,16 @@ _SPECS: list[OpSpec] = [
                    'neighbourhood (zero-padded to even sizes) concatenated to 4C, then a '
                    'bias-free linear `reduction` to 2C; the LayerNorm `norm` comes before it '
                    '(`version=1`, over 4C) or after it (`version=2`, over 2C)'),
+    OpSpec("pattention", (ArgSpec("heads", "int", minimum=1),
+                          ArgSpec("size", "int", 7, minimum=1),
+                          ArgSpec("mode", "word", "window", ("window", "grid"))),
+           _pattention_shape, _pattention_label, _pattention_params, _pattention_macs,
+           weighted=2,
+           meaning='MaxViT\'s partitioned self-attention on a channels-last `[H, W, C]` map '
+                   '(torchvision\'s RelativePositionalMultiHeadAttention): `mode=window` '
+                   'attends within each `size`×`size` block, `mode=grid` across a `size`×`size` '
+                   'grid spanning the map (tokens H/size, W/size apart); to_qkv, merge, a '
+                   'relative position bias table and its index buffer'),
     # internal: made by elaboration
     OpSpec("input", (ArgSpec("name", "any"),), _same, lambda a, i, o: a["name"],
            internal=True, input_dtype="any"),

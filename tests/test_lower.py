@@ -625,6 +625,7 @@ network zoo() {
       -> adaptiveavgpool(4) -> shuffle(2) -> slice(0, 6) -> layernorm(dim=0)
       -> layer_scale: scale(1e-6) -> hardswish -> permute([1, 2, 0])
       -> wattention(2, window=3, shift=1, version=2) -> patchmerge
+      -> pattention(2, size=2, mode=grid)
       -> reshape([-1, 2, 6]) -> select(1, dim=1) -> token -> posembed(layout=batched) -> rmsnorm
       -> attention(3, layout=proj, kv_heads=1, rope=100.0) -> gelu(approx=tanh)
       -> linear(6, layout=conv1d) -> hardsigmoid -> flatten(0, 1) -> linear(5)

@@ -407,16 +407,82 @@ class PatchMerge(nn.Module):
         return f"{self.c}, version={self.version}, eps={self.eps!r}"
 
 
+class PartitionAttention(nn.Module):
+    """MaxViT's partitioned self-attention on channels-last maps ``[N, H, W, C]``.
+
+    The parameters are torchvision's ``RelativePositionalMultiHeadAttention``:
+    ``relative_position_bias_table`` ``[(2s−1)², heads]``, the buffer
+    ``relative_position_index`` ``[s², s²]`` (in the state_dict, as torchvision keeps it),
+    ``to_qkv`` (C → 3C) and ``merge`` (C → C). ``mode="window"`` cuts the map into blocks
+    of ``size``×``size`` neighbouring tokens; ``mode="grid"`` into a ``size``×``size`` grid
+    that spans the map, whose tokens lie ``H/size`` rows and ``W/size`` columns apart
+    (MaxViT's block and grid attention). Tokens of one partition attend to each other in
+    row-major order, the scores ``q·k · C^−½`` (torchvision scales by the whole width, not
+    the head's) plus the table's bias; the result is put back in place.
+
+    >>> m = PartitionAttention(8, heads=2, size=3, mode="grid")
+    >>> m(torch.zeros(1, 6, 9, 8)).shape
+    torch.Size([1, 6, 9, 8])
+    >>> list(m.state_dict())[:3]
+    ['relative_position_bias_table', 'relative_position_index', 'to_qkv.weight']
+    """
+
+    def __init__(self, c: int, heads: int, size: int = 7, mode: str = "window",
+                 device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        self.c, self.heads, self.size, self.mode = c, heads, size, mode
+        f: dict[str, Any] = {"device": device, "dtype": dtype}
+        span = 2 * size - 1
+        self.relative_position_bias_table = nn.Parameter(torch.zeros(span * span, heads, **f))
+        if self.relative_position_bias_table.device.type != "meta":
+            nn.init.trunc_normal_(self.relative_position_bias_table, std=0.02)
+        pos = torch.arange(size)
+        rows = pos.repeat_interleave(size)  # token t sits at (t // s, t % s)
+        cols = pos.repeat(size)
+        index = (rows[:, None] - rows[None, :] + size - 1) * span \
+            + (cols[:, None] - cols[None, :] + size - 1)
+        self.register_buffer("relative_position_index", index.to(device=device))
+        self.to_qkv = nn.Linear(c, 3 * c, **f)
+        self.merge = nn.Linear(c, c, **f)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, h, w, c = x.shape
+        s, heads = self.size, self.heads
+        if self.mode == "window":  # (batch, block row, row in block, block col, col, C)
+            x = x.view(n, h // s, s, w // s, s, c).permute(0, 1, 3, 2, 4, 5)
+        else:  # (batch, grid row, row offset, grid col, col offset, C)
+            x = x.view(n, s, h // s, s, w // s, c).permute(0, 2, 4, 1, 3, 5)
+        outer = x.shape[:3]
+        t = x.reshape(-1, s * s, c)
+        q, k, v = self.to_qkv(t).view(t.shape[0], s * s, 3, heads, c // heads) \
+            .permute(2, 0, 3, 1, 4)
+        index: torch.Tensor = self.relative_position_index  # type: ignore[assignment]
+        bias = self.relative_position_bias_table[index].permute(2, 0, 1)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias.to(q.dtype), scale=c ** -0.5)
+        y = self.merge(y.transpose(1, 2).reshape(t.shape))
+        y = y.view(*outer, s, s, c)
+        if self.mode == "window":
+            y = y.permute(0, 1, 3, 2, 4, 5)
+        else:
+            y = y.permute(0, 3, 1, 4, 2, 5)
+        return y.reshape(n, h, w, c)
+
+    def extra_repr(self) -> str:
+        return f"{self.c}, heads={self.heads}, size={self.size}, mode={self.mode!r}"
+
+
 #: Module classes of this file that exported packages carry as source.
 PACKAGE_CLASSES: tuple[type[nn.Module], ...] = (DropPath, Conv1D, RMSNorm, SelfAttention,
-                                                 WindowAttention, PatchMerge)
+                                                 WindowAttention, PatchMerge,
+                                                 PartitionAttention)
 
 # Ops whose output is a fresh tensor that their backward does not need: a relu that is
 # their only consumer may work in place (as torchvision's ReLU(inplace=True) does).
 _FRESH = frozenset({"conv", "bn", "linear", "groupnorm", "layernorm", "add", "concat",
                     "highway", "maxpool", "avgpool", "upsample", "attention",
                     "adaptiveavgpool", "scale", "rmsnorm", "token", "wattention",
-                    "patchmerge"})
+                    "patchmerge", "pattention"})
 
 
 def _rank(s: Step) -> int:
@@ -567,6 +633,14 @@ def patchmerge(s: Step) -> Node:
     ``[28, 28, 192]``."""
     return s.module(PatchMerge(s.in_shapes[0][-1], version=s.args["version"],
                                eps=s.args["eps"], **s.factory))
+
+
+def pattention(s: Step) -> Node:
+    """``attention: pattention(2, size=7, mode=grid)`` on ``[56, 56, 64]`` →
+    :class:`PartitionAttention` ``(64, heads=2, size=7, mode='grid')``."""
+    a = s.args
+    return s.module(PartitionAttention(s.in_shapes[0][-1], a["heads"], size=a["size"],
+                                       mode=a["mode"], **s.factory))
 
 
 def dropout(s: Step) -> Node:
@@ -815,6 +889,7 @@ LOWERINGS: dict[str, Lowering] = {
     "attention": attention,
     "wattention": wattention,
     "patchmerge": patchmerge,
+    "pattention": pattention,
     "dropout": dropout,
     "identity": identity,
     "relu": relu,
