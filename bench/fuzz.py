@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 import traceback
+import zlib
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -43,6 +44,7 @@ if str(ROOT) not in sys.path:
 import resgraph  # noqa: E402
 from bench.fuzz_generators import GENERATORS, SECRET  # noqa: E402
 from resgraph import Limits, ResgraphError  # noqa: E402
+from resgraph.program import load_program  # noqa: E402
 
 EXAMPLES = ROOT / "examples"
 # A mutant may turn `* 3` into `* 30007`: a legitimate network of 10^5 nodes, which loads
@@ -262,6 +264,18 @@ def _check_error(exc: ResgraphError, files: set[str]) -> str:
     return "" if text else "empty error message"
 
 
+def pick_network(path: Path, limits: Limits | None) -> str | None:
+    """For a family file (several networks), one of them, chosen by the mutant's bytes so
+    that every network of the family gets tried; None for a file with one network, or one
+    that does not load (``resgraph.load`` then reports why)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        names = list(load_program(text, str(path), limits or Limits()).networks)
+    except (ResgraphError, OSError, UnicodeDecodeError):
+        return None
+    return names[zlib.crc32(text.encode()) % len(names)] if len(names) > 1 else None
+
+
 def run_pipeline(path: Path, stages: Sequence[str], workdir: Path,
                  hang_after: float = 30.0, limits: Limits | None = None) -> Outcome:
     """Load ``path`` (under ``limits``) and run ``stages`` on it; classify what happened."""
@@ -271,7 +285,7 @@ def run_pipeline(path: Path, stages: Sequence[str], workdir: Path,
     try:
         with time_limit(hang_after):
             t = time.perf_counter()
-            arch = resgraph.load(str(path), limits=limits)
+            arch = resgraph.load(str(path), pick_network(path, limits), limits=limits)
             times["load"] = time.perf_counter() - t
             for stage in stages:
                 t = time.perf_counter()
