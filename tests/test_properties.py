@@ -356,9 +356,10 @@ def test_the_generator_makes_every_construct() -> None:
 # ---------------------------------------------------------------- mutated examples
 
 try:
-    from bench.fuzz import FUZZ_MAX_NODES, VOCAB, tokenize
+    from bench.fuzz import FUZZ_MAX_NODES, VOCAB, pick_network, tokenize
 except ImportError:  # pragma: no cover - bench/ is not shipped in the wheel
     FUZZ_MAX_NODES, VOCAB, tokenize = 2000, (), None  # type: ignore[assignment]
+    pick_network = None  # type: ignore[assignment]
 # as in bench/fuzz.py: a mutant that is merely a much larger network fails fast (RG503)
 FUZZ_LIMITS = resgraph.Limits(max_nodes=FUZZ_MAX_NODES)
 
@@ -413,7 +414,9 @@ def test_mutated_examples_fail_only_with_resgraph_errors(
     try:
         t = time.perf_counter()
         try:
-            arch = resgraph.load(str(_entry(example_copy, name)), limits=FUZZ_LIMITS)
+            entry = _entry(example_copy, name)  # a family file: one of its networks
+            arch = resgraph.load(str(entry), pick_network(entry, FUZZ_LIMITS),
+                                 limits=FUZZ_LIMITS)
         except ResgraphError as exc:
             assert str(exc) and exc.code.startswith("RG")
             return
