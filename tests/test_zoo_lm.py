@@ -150,7 +150,7 @@ def test_gpt2_head_shares_the_token_embedding() -> None:
 def test_signatures() -> None:
     """The issue's inputs and outputs, at a small size (the forms above do not matter)."""
     pytest.importorskip("torch")
-    for name, _, _ in PUBLISHED:
+    for name, _ in PUBLISHED:
         s = SETS[name][0]
         arch = load(name, **s)
         if name == "bert":  # token ids and token types; last hidden state and pooled
