@@ -84,6 +84,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="write into DIR even if it is a symbolic link, or a non-empty folder "
                    "that is not a package resgraph wrote")
+    p.add_argument("--optimize", choices=("inference",), default=None,
+                   help="write the inference build: batch norms folded into the convs, "
+                   "channels_last for conv nets, in-place adds (use it in eval mode)")
 
     p = sub.add_parser("train", help="train on a built-in data set (digits)")
     _common(p)
@@ -210,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from resgraph.lower import compile_package
 
             compile_package(arch, args.output, source=os.path.basename(args.file),
-                            force=args.force)
+                            force=args.force, optimize=args.optimize)
             return 0
         if args.command == "train":
             from resgraph.lower.train import train

@@ -159,11 +159,13 @@ class Architecture:
 
         return render(self, path, **options)
 
-    def compile(self, device: Any = None, dtype: Any = None) -> Any:
-        """Lower to a ``torch.fx.GraphModule`` (imports torch)."""
+    def compile(self, device: Any = None, dtype: Any = None,
+                optimize: str | None = None) -> Any:
+        """Lower to a ``torch.fx.GraphModule`` (imports torch); ``optimize="inference"``
+        gives the inference build (eval mode, batch norms folded, channels_last)."""
         from resgraph.lower import compile_arch
 
-        return compile_arch(self, device=device, dtype=dtype)
+        return compile_arch(self, device=device, dtype=dtype, optimize=optimize)
 
     def _repr_svg_(self) -> str | None:
         """Inline SVG for Jupyter; None (the text repr) when the dot program is missing."""

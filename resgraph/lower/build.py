@@ -164,8 +164,13 @@ def _put(root: nn.Module, path: str, obj: nn.Module | nn.Parameter) -> None:
     setattr(mod, leaf, obj)
 
 
-def compile_arch(arch: Architecture, device: Any = None, dtype: Any = None) -> fx.GraphModule:
+def compile_arch(arch: Architecture, device: Any = None, dtype: Any = None,
+                 optimize: str | None = None) -> fx.GraphModule:
     """Lower ``arch`` to a ``torch.fx.GraphModule`` on ``device`` with parameters in ``dtype``.
+
+    ``optimize="inference"`` returns the inference build (eval mode, batch norms folded into
+    the convolutions, channels_last for conv nets: :mod:`resgraph.lower.optimize`); the
+    default ``None`` is the plain, trainable build.
 
     ``device="meta"`` allocates nothing (shapes and parameter counts only). On a real
     device the parameter memory is estimated first, and a network that cannot fit is
@@ -177,6 +182,12 @@ def compile_arch(arch: Architecture, device: Any = None, dtype: Any = None) -> f
     >>> sum(p.numel() for p in gm.parameters())
     25557032
     """
+    from resgraph.lower.optimize import check_level, optimize_inference
+
+    check_level(optimize)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     check_memory(arch, dev, dt)
-    return _Builder(arch, dev, dt).build()
+    gm = _Builder(arch, dev, dt).build()
+    if optimize == "inference":
+        optimize_inference(gm, dict(arch.inputs))
+    return gm

@@ -465,8 +465,13 @@ def package_config(arch: Architecture, source: str = "?") -> dict[str, Any]:
 
 
 def compile_package(arch: Architecture, output: str | os.PathLike[str], *, source: str = "?",
-                    force: bool = False, log: Callable[[str], Any] = print) -> Path:
+                    force: bool = False, log: Callable[[str], Any] = print,
+                    optimize: str | None = None) -> Path:
     """Compile ``arch`` on the CPU and write it as the package ``output``; return the folder.
+
+    ``optimize="inference"`` writes the inference build (batch norms folded into the convs,
+    channels_last input conversion: :mod:`resgraph.lower.optimize`), recorded as
+    ``"optimize": "inference"`` in the config; its weights file has the folded convs' keys.
 
     ``source`` names the .rg file in the generated docstring and the config; ``log``
     receives the one-line report (where it went, the parameter count and how to import
@@ -483,10 +488,12 @@ def compile_package(arch: Architecture, output: str | os.PathLike[str], *, sourc
     raw = os.fspath(output)
     _check_output(raw, force)  # refuse before compiling; write_package checks again
     out = Path(raw)
-    gm = compile_arch(arch, device="cpu")
+    gm = compile_arch(arch, device="cpu", optimize=optimize)
     name = package_class_name(arch.name)
-    write_package(gm, out, arch.name, source=source, config=package_config(arch, source),
-                  force=force)
+    config = package_config(arch, source)
+    if optimize:
+        config["optimize"] = optimize
+    write_package(gm, out, arch.name, source=source, config=config, force=force)
     hint = f"from {out.name} import {name}" if out.name.isidentifier() else \
         f"import it under a name that is a Python identifier, then use class {name}"
     log(f"wrote {_shown(out)}/ (module.py, {WEIGHTS}, {CONFIG}): network {arch.name}, "

@@ -803,10 +803,16 @@ def add(s: Step) -> Node:
     if p:
         ins[0] = s.module(DropPath(p), ins[0], path=s.free_path("drop_path"),
                           name=f"{s.name}_drop")
+    # In place (``out += identity``, as torchvision's blocks do) where the first operand is
+    # a fresh tensor of the output's shape that nobody else reads and whose producer's
+    # backward does not need it; later terms of a 3+-way add accumulate into the first sum.
+    same = all(tuple(shape) == tuple(s.shape) for shape in s.in_shapes)
+    fresh = (not p and same and s.input_op(0) in _FRESH and s.sole_consumer(0)
+             and all(other is not ins[0] for other in ins[1:]))
     out = ins[0]
     for i, other in enumerate(ins[1:], start=2):
-        out = s.call(operator.add, out, other, name=s.name if i == len(ins) else
-                     f"{s.name}_{i - 1}")
+        fn = operator.iadd if (fresh or (same and i > 2)) else operator.add
+        out = s.call(fn, out, other, name=s.name if i == len(ins) else f"{s.name}_{i - 1}")
     return out
 
 
