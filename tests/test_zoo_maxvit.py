@@ -23,6 +23,7 @@ from torch import nn
 
 import resgraph
 from resgraph.lower.torch_ops import DropPath
+from tests.parity import assert_parity
 from tests.reference import maxvit as ref_maxvit
 
 MAXVIT = Path(__file__).resolve().parent.parent / "examples" / "maxvit.rg"
@@ -87,19 +88,9 @@ def test_small_maxvit_matches_reference(cfg: dict) -> None:
     assert arch.num_params == sum(p.numel() for p in theirs.parameters())
     gm = arch.compile()
     assert _keys(gm) == _keys(theirs)
-    gm.load_state_dict(theirs.state_dict(), strict=True)
     size = cfg["size"]
     x = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(2))
-    gm.eval(), theirs.eval()
-    with torch.no_grad():
-        ours, ref = gm(x), theirs(x)
-    assert ours.shape == ref.shape == (2, 10)
-    assert ref.abs().max() > 1e-2  # the comparison is not between two near-zero outputs
-    assert (ours - ref).abs().max() <= 1e-5
-    gm.train()
-    gm(x).square().mean().backward()
-    missing = [k for k, p in gm.named_parameters() if p.grad is None or not p.grad.any()]
-    assert not missing
+    assert_parity(gm, theirs, x)
     # torchvision's ramp: layer k of K drops its MBConv branch and its four attention and
     # MLP branches with rate sd·k/(K−1) (none at layer 0)
     rates = [m.p for m in gm.modules() if isinstance(m, DropPath)]

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 import resgraph
+from tests.parity import assert_parity
 from tests.reference import convnext as ref_convnext
 from tests.reference import efficientnet as ref_efficientnet
 from tests.reference import mnasnet as ref_mnasnet
@@ -135,18 +136,8 @@ def test_family_matches_reference(name: str, build: Callable[[int], nn.Module],
     randomise(theirs)
     gm = load(name, size=size, classes=10).compile()
     assert list(gm.state_dict()) == list(theirs.state_dict())
-    gm.load_state_dict(theirs.state_dict(), strict=True)
     x = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(2))
-    gm.eval(), theirs.eval()
-    with torch.no_grad():
-        ours, ref = gm(x), theirs(x)
-    assert ours.shape == ref.shape == (2, 10)
-    assert ref.abs().max() > 1e-2  # the comparison is not between two near-zero outputs
-    assert (ours - ref).abs().max() <= 1e-5
-    gm.train()
-    gm(x).square().mean().backward()
-    missing = [k for k, p in gm.named_parameters() if p.grad is None]
-    assert not missing
+    assert_parity(gm, theirs, x, every_grad_nonzero=False)
 
 
 def drop_rates(name: str) -> list[float]:

@@ -25,6 +25,7 @@ from torch import nn
 
 import resgraph
 from resgraph.lower.torch_ops import DropPath
+from tests.parity import assert_parity
 from tests.reference import swin as ref_swin
 
 SWIN = Path(__file__).resolve().parent.parent / "examples" / "swin.rg"
@@ -93,18 +94,8 @@ def test_small_swin_matches_reference(v2: bool) -> None:
     assert arch.num_params == sum(p.numel() for p in theirs.parameters())
     gm = arch.compile()
     assert sorted(_keys(gm)) == sorted(_keys(theirs))
-    gm.load_state_dict(theirs.state_dict(), strict=True)
     x = torch.randn(2, 3, 72, 72, generator=torch.Generator().manual_seed(2))
-    gm.eval(), theirs.eval()
-    with torch.no_grad():
-        ours, ref = gm(x), theirs(x)
-    assert ours.shape == ref.shape == (2, 10)
-    assert ref.abs().max() > 1e-2  # the comparison is not between two near-zero outputs
-    assert (ours - ref).abs().max() <= 1e-5
-    gm.train()
-    gm(x).square().mean().backward()
-    missing = [k for k, p in gm.named_parameters() if p.grad is None or not p.grad.any()]
-    assert not missing
+    assert_parity(gm, theirs, x)
     # torchvision's ramp: block k of K drops both branches with rate sd·k/(K−1)
     rates = [m.p for m in gm.modules() if isinstance(m, DropPath)]
     assert rates == pytest.approx([r for r in theirs.drop_rates[1:] for _ in (0, 1)])

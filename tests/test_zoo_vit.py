@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 import resgraph
+from tests.parity import assert_parity
 from tests.reference import vit as ref_vit
 
 VIT = Path(__file__).resolve().parent.parent / "examples" / "vit.rg"
@@ -81,18 +82,8 @@ def test_small_vit_matches_reference() -> None:
     assert arch.num_params == sum(p.numel() for p in theirs.parameters())
     gm = arch.compile()
     assert list(gm.state_dict()) == list(theirs.state_dict())
-    gm.load_state_dict(theirs.state_dict(), strict=True)
     x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(2))
-    gm.eval(), theirs.eval()
-    with torch.no_grad():
-        ours, ref = gm(x), theirs(x)
-    assert ours.shape == ref.shape == (2, 10)
-    assert ref.abs().max() > 1e-2
-    assert (ours - ref).abs().max() <= 1e-5
-    gm.train()
-    gm(x).square().mean().backward()
-    missing = [k for k, p in gm.named_parameters() if p.grad is None or not p.grad.any()]
-    assert not missing
+    assert_parity(gm, theirs, x)
 
 
 def test_every_network_shares_one_form() -> None:
