@@ -1,7 +1,7 @@
 """The ``resgraph`` command line: it parses options, loads the file, and hands over to a stage.
 
 All argument parsing is here: each command calls its stage with explicit arguments, and
-no stage sees the ``argparse.Namespace``; torch is imported only by ``compile`` and
+no stage sees the ``argparse.Namespace``; torch is imported only by ``compile``, ``export`` and
 ``train``. User errors print ``FILE:LINE:COL: error[CODE]: ...`` with the source line and
 a caret, and exit 1; ``--debug`` shows the traceback too.
 
@@ -87,6 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--optimize", choices=("inference",), default=None,
                    help="write the inference build: batch norms folded into the convs, "
                    "channels_last for conv nets, in-place adds (use it in eval mode)")
+
+    p = sub.add_parser("export", help="write an ONNX model and/or a torch.export .pt2 file")
+    _common(p)
+    p.add_argument("--onnx", metavar="OUT.onnx",
+                   help="write an ONNX model (needs onnx and onnxscript)")
+    p.add_argument("--pt2", metavar="OUT.pt2", help="write a torch.export program")
 
     p = sub.add_parser("train", help="train on a built-in data set (digits)")
     _common(p)
@@ -190,7 +196,10 @@ def check(file: str, network: str | None, params: dict[str, Any], limits: Limits
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit code (0 ok, 1 user error, 2 bad usage)."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "export" and args.onnx is None and args.pt2 is None:
+        parser.error("export: give --onnx OUT.onnx, --pt2 OUT.pt2 or both")
     try:
         if args.command == "check":
             check(args.file, args.network, parse_sets(args.sets), limits_from_args(args))
@@ -214,6 +223,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             compile_package(arch, args.output, source=os.path.basename(args.file),
                             force=args.force, optimize=args.optimize)
+            return 0
+        if args.command == "export":
+            from resgraph.lower.export import export_files
+
+            export_files(arch, onnx=args.onnx, pt2=args.pt2)
             return 0
         if args.command == "train":
             from resgraph.lower.train import train
