@@ -8,18 +8,25 @@ Run from the repository root::
    torchvision's constructor (the layout of tests/reference/resnet.py plus torchvision's
    re-initialisation loop), on the meta device and on the CPU; bare module construction
    without that loop is printed as well, for information;
-2. forward (eval, no grad) and training-step (forward, backward, SGD) time of the compiled
-   ResNet-50 against the reference, batch 8 at 224×224, weights shared.
+2. forward (eval, no grad) time of the compiled ResNet-50 against the reference at 1 and 2
+   threads, and training-step (forward, backward, SGD) time, batch 8 at 224×224, weights
+   shared;
+3. forward time of the inference build (``optimize="inference"``: batch norms folded,
+   channels_last, in-place adds) of ResNet-50 and of MobileNetV3-Large (depthwise convs,
+   squeeze-excite) against the same eager references (their default, contiguous layout),
+   batch 8 at 224×224, 2 threads, weights shared.
 
 Runs of the two sides are interleaved (their order alternating) and each figure is the
 median, so that drifts of a shared machine hit both sides alike. Ratios are
 resgraph / reference: below 1 means resgraph is faster. Targets: compile ≤ 1.0,
-forward and training step ≤ 1.02.
+forward and training step ≤ 1.02, inference build ≤ 0.8 (ResNet-50) and ≤ 0.9
+(MobileNetV3-Large).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import gc
 import statistics
 import sys
@@ -133,15 +140,54 @@ def bench_resnet50(repeats: int) -> None:
     for model in (ours, theirs):
         model.eval()
     f_ours, f_theirs = forward(ours), forward(theirs)
-    f_ours(), f_theirs()  # warm-up
-    print(row("forward ResNet-50, batch 8, 224², eval", *interleaved(f_ours, f_theirs, repeats),
-              1.02))
+    threads = torch.get_num_threads()
+    for n in (1, 2):
+        torch.set_num_threads(n)
+        f_ours(), f_theirs()  # warm-up
+        print(row(f"forward ResNet-50, batch 8, eval, {n} thr", *interleaved(f_ours, f_theirs,
+                                                                             repeats), 1.02))
+    torch.set_num_threads(threads)
     for model in (ours, theirs):
         model.train()
     s_ours, s_theirs = step(ours), step(theirs)
     s_ours(), s_theirs()  # warm-up (optimizer state, allocator)
     print(row("training step ResNet-50, batch 8, 224²", *interleaved(s_ours, s_theirs, repeats),
               1.02))
+
+
+def bench_inference(repeats: int) -> None:
+    """The inference build against eager references in their default layout, 2 threads."""
+    from resgraph.lower.optimize import optimize_inference
+    from tests.reference import mobilenet as ref_mobilenet
+
+    cases: list[tuple[str, Callable[[], nn.Module], str, str | None, float]] = [
+        ("ResNet-50", ref.resnet50, "resnet50.rg", None, 0.8),
+        ("MobileNetV3-L", ref_mobilenet.mobilenet_v3_large, "mobilenet.rg",
+         "mobilenet_v3_large", 0.9),
+    ]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    x = torch.randn(8, 3, 224, 224)
+    for what, make, file, network, target in cases:
+        torch.manual_seed(0)
+        theirs = make().eval()
+        arch = resgraph.load(str(ROOT / "examples" / file), network=network)
+        plain = arch.compile()
+        plain.load_state_dict(theirs.state_dict(), strict=True)
+        ours = optimize_inference(copy.deepcopy(plain), arch.inputs)
+        del plain
+
+        def run(model: nn.Module) -> Callable[[], Any]:
+            def go() -> None:
+                with torch.no_grad():
+                    model(x)
+            return go
+
+        a, b = run(ours), run(theirs)
+        a(), b()  # warm-up
+        print(row(f"inference build {what}, batch 8, 2 thr", *interleaved(a, b, repeats),
+                  target))
+    torch.set_num_threads(threads)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     bench_compile(repeats)
     bench_resnet50(repeats)
+    bench_inference(repeats)
     print(f"total {time.perf_counter() - start:.0f} s")
     return 0
 
