@@ -160,12 +160,17 @@ class Architecture:
         return render(self, path, **options)
 
     def compile(self, device: Any = None, dtype: Any = None,
-                optimize: str | None = None) -> Any:
+                optimize: str | None = None, *, blocks: bool = True,
+                checkpoint: Any = ()) -> Any:
         """Lower to a ``torch.fx.GraphModule`` (imports torch); ``optimize="inference"``
-        gives the inference build (eval mode, batch norms folded, channels_last)."""
+        gives the inference build (eval mode, batch norms folded, channels_last). Blocks
+        are nested ``GraphModule`` s at their paths (``blocks=False``: one flat graph);
+        ``checkpoint=["layer1", "layer2.0"]`` runs those block modules under
+        ``torch.utils.checkpoint``."""
         from resgraph.lower import compile_arch
 
-        return compile_arch(self, device=device, dtype=dtype, optimize=optimize)
+        return compile_arch(self, device=device, dtype=dtype, optimize=optimize,
+                            blocks=blocks, checkpoint=checkpoint)
 
     def _repr_svg_(self) -> str | None:
         """Inline SVG for Jupyter; None (the text repr) when the dot program is missing."""

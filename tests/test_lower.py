@@ -364,8 +364,9 @@ def test_code_reads_like_pytorch() -> None:
     gm = resgraph.load(str(EXAMPLES / "resnet18.rg")).compile(device="meta")
     code = gm.code
     assert "def forward(self, x):" in code
-    assert 'layer2_0_downsample_0 = getattr(getattr(self.layer2, "0").downsample, "0")' in code
-    assert "layer1_0_bn2 += maxpool_0;  layer1_0_add_0 = layer1_0_bn2" in code  # out += identity
+    assert "layer1 = self.layer1(maxpool_0)" in code  # blocks are modules
+    assert 'layer2_0_downsample_0 = getattr(self.downsample, "0")' in gm.layer2[0].code
+    assert "layer1_0_bn2 += maxpool_0;  layer1_0_add_0 = layer1_0_bn2" in gm.layer1[0].code
     assert "torch.nn.functional.relu(bn1, inplace = True)" in code
     assert "torch.flatten(gap_0, 1)" in code and "fc = self.fc(flatten_0)" in code
     assert type(gm).__name__ == "resnet18"

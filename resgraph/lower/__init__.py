@@ -2,7 +2,9 @@
 
 The only part of resgraph that imports torch (``check``, ``analyze`` and ``render``
 never do). Modules: :mod:`~resgraph.lower.build` (the fx graph builder,
-:func:`compile_arch`), :mod:`~resgraph.lower.torch_ops` (the lowering table, one function
+:func:`compile_arch`), :mod:`~resgraph.lower.blocks` (block instances as nested
+``GraphModule`` s: hooks, checkpointing, :func:`block_summary`),
+:mod:`~resgraph.lower.torch_ops` (the lowering table, one function
 per op), :mod:`~resgraph.lower.device` (devices, dtypes, memory),
 :mod:`~resgraph.lower.package` (``resgraph compile -o DIR``: a package of source, safetensors
 weights and a ``resgraph.json`` config, written atomically) and
@@ -15,6 +17,7 @@ weights and a ``resgraph.json`` config, written atomically) and
 torch.Size([2, 4, 8, 8])
 """
 
+from resgraph.lower.blocks import block_summary
 from resgraph.lower.build import Step, compile_arch
 from resgraph.lower.device import (
     available_bytes,
@@ -33,7 +36,7 @@ from resgraph.lower.package import (
 )
 from resgraph.lower.torch_ops import LOWERINGS
 
-__all__ = ["LOWERINGS", "Step", "available_bytes", "check_memory", "compile_arch",
+__all__ = ["LOWERINGS", "Step", "available_bytes", "block_summary", "check_memory", "compile_arch",
            "compile_package", "estimate_bytes", "is_package", "module_source",
            "package_class_name", "package_config", "resolve_device", "resolve_dtype",
            "write_package"]

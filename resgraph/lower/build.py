@@ -17,7 +17,7 @@ torch.Size([2, 4, 8, 8])
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import networkx as nx
@@ -25,6 +25,7 @@ import torch
 from torch import fx, nn
 
 from resgraph.ir import Architecture, inputs_of
+from resgraph.lower.blocks import apply_checkpoint, nest_blocks
 from resgraph.lower.device import check_memory, resolve_device, resolve_dtype
 from resgraph.lower.torch_ops import LOWERINGS
 
@@ -140,6 +141,10 @@ class _Builder:
             if n not in env:
                 lower = LOWERINGS[ir.nodes[n]["op"]]
                 env[n] = lower(Step(self, n, [env[p] for p in self.preds[n]]))
+                for node in reversed(self.graph.nodes):  # tag the new fx nodes: their IR node
+                    if "rg_nid" in node.meta:
+                        break
+                    node.meta["rg_nid"] = n
         for n in ir:  # `tied=NODE`: one nn.Parameter under both layers' keys
             tied = ir.nodes[n]["args"].get("tied")
             if tied:
@@ -165,8 +170,17 @@ def _put(root: nn.Module, path: str, obj: nn.Module | nn.Parameter) -> None:
 
 
 def compile_arch(arch: Architecture, device: Any = None, dtype: Any = None,
-                 optimize: str | None = None) -> fx.GraphModule:
+                 optimize: str | None = None, *, blocks: bool = True,
+                 checkpoint: Iterable[str] = ()) -> fx.GraphModule:
     """Lower ``arch`` to a ``torch.fx.GraphModule`` on ``device`` with parameters in ``dtype``.
+
+    Block instances and labelled sub-chains are nested ``GraphModule`` s at their module
+    paths (``gm.layer1[0]``), called by the root graph, where their nodes form a clean
+    region (:mod:`resgraph.lower.blocks`); ``blocks=False`` gives one flat graph. The
+    ``state_dict`` keys are the same either way. ``checkpoint`` names block module paths
+    (``["layer1", "layer2.0"]``) to run under ``torch.utils.checkpoint`` (non-reentrant):
+    their activations are recomputed in the backward pass; a path that is not a block
+    module is refused with ValueError.
 
     ``optimize="inference"`` returns the inference build (eval mode, batch norms folded into
     the convolutions, channels_last for conv nets: :mod:`resgraph.lower.optimize`); the
@@ -187,7 +201,13 @@ def compile_arch(arch: Architecture, device: Any = None, dtype: Any = None,
     check_level(optimize)
     dev, dt = resolve_device(device), resolve_dtype(dtype)
     check_memory(arch, dev, dt)
+    checkpoint = list(checkpoint)
+    if checkpoint and not blocks:
+        raise ValueError("checkpoint= needs the block modules: leave blocks=True")
     gm = _Builder(arch, dev, dt).build()
+    if blocks:
+        nest_blocks(gm, arch)
+        apply_checkpoint(gm, checkpoint)
     if optimize == "inference":
         optimize_inference(gm, dict(arch.inputs))
     return gm

@@ -67,6 +67,12 @@ def optimize_inference(gm: fx.GraphModule, inputs: dict[str, Any]) -> fx.GraphMo
     ``Architecture.inputs``): 4-D inputs of a conv net are converted to channels_last.
     """
     gm.eval()
+    # block modules first (their own graphs), then the root: its calls keep them alive
+    blocks = [m for name, m in gm.named_modules() if name and isinstance(m, fx.GraphModule)]
+    for block in reversed(blocks):
+        fold_batch_norms(block)
+        block.graph.lint()
+        block.recompile()
     fold_batch_norms(gm)
     if _is_conv_net(gm):
         to_channels_last(gm, [name for name, shape in inputs.items() if len(shape) == 3])
@@ -76,7 +82,11 @@ def optimize_inference(gm: fx.GraphModule, inputs: dict[str, Any]) -> fx.GraphMo
 
 
 def fold_batch_norms(gm: fx.GraphModule) -> int:
-    """Fold each eval-mode batch norm into the conv before it; return how many were folded."""
+    """Fold each eval-mode batch norm into the conv before it; return how many were folded.
+
+    Works on ``gm``'s own graph; a conv → bn pair inside a block module is folded by
+    calling this on the block (as :func:`optimize_inference` does).
+    """
     calls: dict[str, int] = {}
     for node in gm.graph.nodes:
         if node.op == "call_module":

@@ -46,6 +46,7 @@ from torch import fx, nn
 
 from resgraph.errors import ResgraphError, SourceFile
 from resgraph.ir import Architecture
+from resgraph.lower.blocks import flat_graph
 from resgraph.lower.build import compile_arch
 from resgraph.lower.torch_ops import PACKAGE_CLASSES
 
@@ -190,8 +191,9 @@ def module_source(gm: fx.GraphModule, name: str, source: str = "?", package: str
                       package=_literal_text(package), network=_literal_text(network or name))
     parts = [_HEADER.format(doc=doc, builtins=builtins, weights=WEIGHTS)]
     parts += [inspect.getsource(cls) + "\n" for cls in PACKAGE_CLASSES]
+    graph = flat_graph(gm)  # block modules inlined: one forward, the flat build's code
     build = []
-    for node in gm.graph.nodes:
+    for node in graph.nodes:
         if node.op == "call_module":
             obj: Any = gm.get_submodule(node.target)
         elif node.op == "get_attr":
@@ -209,7 +211,8 @@ def module_source(gm: fx.GraphModule, name: str, source: str = "?", package: str
             *(build or ["            pass"]),
             "        if weights is not None:",
             "            _load_weights(self, weights)"]
-    code = "\n".join("    " + line if line.strip() else "" for line in gm.code.splitlines())
+    code = "\n".join("    " + line if line.strip() else ""
+                     for line in graph.python_code(root_module="self").src.splitlines())
     parts.append("\n".join(body) + "\n" + code.rstrip() + "\n")
     return "\n".join(parts)
 

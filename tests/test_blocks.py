@@ -1,0 +1,127 @@
+"""Blocks as modules (issue 14): each block instance is a callable submodule at its path."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+
+import pytest
+import torch
+from torch import fx
+
+import resgraph
+from resgraph.lower.blocks import block_paths, block_summary, flat_graph
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+GPT2_SMALL = dict(vocab=100, ctx=16, d=64, layers=2, heads=4)
+
+
+def _resnet18() -> resgraph.Architecture:
+    return resgraph.load(str(EXAMPLES / "resnet18.rg"), classes=10)
+
+
+def test_forward_hook_on_a_block_fires_once_with_its_output() -> None:
+    gm = _resnet18().compile()
+    assert isinstance(gm.layer1[0], fx.GraphModule)
+    assert gm.get_submodule("layer1.0") is gm.layer1[0]
+    seen: list[tuple[int, ...]] = []
+    gm.layer1[0].register_forward_hook(lambda m, a, out: seen.append(tuple(out.shape)))
+    gm.eval()
+    with torch.no_grad():
+        gm(torch.randn(2, 3, 32, 32))
+    assert seen == [(2, 64, 8, 8)]
+    gm(torch.randn(1, 3, 32, 32))
+    assert seen[1:] == [(1, 64, 8, 8)]
+
+
+def test_block_modules_match_the_flat_build() -> None:
+    arch = _resnet18()
+    torch.manual_seed(0)
+    nested = arch.compile()
+    flat = arch.compile(blocks=False)
+    flat.load_state_dict(nested.state_dict())
+    assert list(nested.state_dict()) == list(flat.state_dict())
+    assert sum(p.numel() for p in nested.parameters()) == arch.num_params
+    nested.eval(), flat.eval()
+    x = torch.randn(2, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(nested(x), flat(x))
+    assert flat_graph(nested).python_code("self").src == flat.code
+
+
+@pytest.mark.parametrize("name,network,sets", [
+    ("resnet50", None, {}), ("gpt2", None, GPT2_SMALL), ("efficientnet", "efficientnet_b0", {}),
+])
+def test_state_dict_keys_are_unchanged(name: str, network: str | None,
+                                       sets: dict[str, int]) -> None:
+    arch = resgraph.load(str(EXAMPLES / f"{name}.rg"), network, **sets)
+    nested = arch.compile(device="meta")
+    flat = arch.compile(device="meta", blocks=False)
+    assert list(nested.state_dict()) == list(flat.state_dict())
+    assert sum(p.numel() for p in nested.parameters()) == arch.num_params
+    assert block_paths(nested)  # clean regions became modules
+
+
+def test_efficientnet_mbconvs_are_modules() -> None:
+    arch = resgraph.load(str(EXAMPLES / "efficientnet.rg"), "efficientnet_b0")
+    gm = arch.compile(device="meta")
+    assert {"features.1.0", "features.2.0", "features.7.0"} <= set(block_paths(gm))
+
+
+def test_checkpointed_blocks_give_the_same_gradients() -> None:
+    arch = _resnet18()
+    torch.manual_seed(0)
+    plain = arch.compile()
+    ck = arch.compile(checkpoint=["layer1", "layer2.0", "layer4.1"])
+    ck.load_state_dict(plain.state_dict())
+    assert "checkpoint" in ck.code and "checkpoint" in ck.layer2.code
+    x = torch.randn(4, 3, 32, 32)
+    fired: list[int] = []
+    ck.layer2[0].conv1.register_forward_hook(lambda m, a, o: fired.append(1))
+    for model in (plain, ck):
+        model.train()
+        model(x).square().mean().backward()
+    assert len(fired) == 2  # the forward and its recomputation in the backward pass
+    for (name, p), q in zip(plain.named_parameters(), ck.parameters()):
+        assert p.grad is not None and q.grad is not None
+        assert torch.allclose(p.grad, q.grad, atol=1e-6, rtol=1e-5), name
+
+
+def test_checkpoint_refuses_a_path_that_is_not_a_block() -> None:
+    with pytest.raises(ValueError, match="'layer9' is not a block module"):
+        _resnet18().compile(device="meta", checkpoint=["layer9"])
+
+
+def test_block_summary_lists_every_block_with_its_shape() -> None:
+    gm = _resnet18().compile()
+    rows = dict(block_summary(gm, torch.randn(2, 3, 32, 32)))
+    assert [p for p in rows if p.count(".") == 1] == [
+        f"layer{i}.{j}" for i in range(1, 5) for j in range(2)]
+    assert rows["layer1.0"] == (2, 64, 8, 8)
+    assert rows["layer2.0"] == (2, 128, 4, 4)
+    assert rows["layer4.1"] == (2, 512, 1, 1)
+    assert rows["layer4"] == (2, 512, 1, 1)
+
+
+def test_gpt2_blocks_are_modules_whose_hooks_fire() -> None:
+    arch = resgraph.load(str(EXAMPLES / "gpt2.rg"), **GPT2_SMALL)
+    gm = arch.compile()
+    block = gm.get_submodule("transformer.h.0")
+    assert isinstance(block, fx.GraphModule) and gm.transformer.h[1] is not block
+    seen: list[tuple[int, ...]] = []
+    block.register_forward_hook(lambda m, a, out: seen.append(tuple(out.shape)))
+    tokens = torch.randint(0, 100, (2, 16))
+    gm.eval()
+    with torch.no_grad():
+        gm(tokens)
+    assert seen == [(2, 16, 64)]
+
+
+def test_deepcopy_and_compile_keep_block_modules() -> None:
+    gm = _resnet18().compile()
+    twin = copy.deepcopy(gm)
+    assert twin.layer1[0] is not gm.layer1[0] and len(twin.layer1) == 2
+    gm.eval(), twin.eval()
+    x = torch.randn(1, 3, 32, 32)
+    with torch.no_grad():
+        assert torch.equal(gm(x), twin(x))
