@@ -125,3 +125,65 @@ def test_deepcopy_and_compile_keep_block_modules() -> None:
     x = torch.randn(1, 3, 32, 32)
     with torch.no_grad():
         assert torch.equal(gm(x), twin(x))
+
+
+_FSDP_SCRIPT = '''
+import json, os, sys
+import torch, torch.distributed as dist, torch.multiprocessing as mp
+import resgraph
+
+def run(rank, world, init, out):
+    dist.init_process_group("gloo", init_method=init, rank=rank, world_size=world)
+    from torch.distributed.device_mesh import init_device_mesh
+    from torch.distributed.fsdp import fully_shard
+    mesh = init_device_mesh("cpu", (world,))
+    torch.manual_seed(0)
+    gm = resgraph.load(sys.argv[1], vocab=100, ctx=16, d=64, layers=2, heads=4).compile()
+    for block in gm.transformer.h.children():  # one FSDP unit per transformer block
+        fully_shard(block, mesh=mesh)
+    fully_shard(gm, mesh=mesh)
+    opt = torch.optim.AdamW(gm.parameters(), lr=1e-2)
+    tokens = torch.randint(0, 100, (8, 16), generator=torch.Generator().manual_seed(1))
+    mine = tokens[rank * 4:(rank + 1) * 4]
+    losses = []
+    for _ in range(5):
+        logits = gm(mine)
+        loss = torch.nn.functional.cross_entropy(logits[:, :-1].reshape(-1, 100),
+                                                 mine[:, 1:].reshape(-1))
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        t = loss.detach().clone()
+        dist.all_reduce(t)
+        losses.append(t.item() / world)
+    total = sum(float(v.full_tensor().sum()) for v in gm.parameters())
+    with open(f"{out}.{rank}", "w") as f:
+        json.dump({"losses": losses, "total": total}, f)
+    dist.destroy_process_group()
+
+if __name__ == "__main__":
+    out = sys.argv[2]
+    mp.start_processes(run, args=(2, f"file://{out}.init", out), nprocs=2,
+                       start_method="spawn")
+'''
+
+
+def test_fully_shard_per_block_on_two_gloo_ranks(tmp_path: Path) -> None:
+    import json
+    import subprocess
+    import sys
+
+    if not torch.distributed.is_available():  # pragma: no cover
+        pytest.skip("torch.distributed is not available")
+    if not hasattr(pytest.importorskip("torch.distributed.fsdp"), "fully_shard"):
+        pytest.skip("FSDP2 (fully_shard) needs torch 2.6 or newer")  # pragma: no cover
+    script = tmp_path / "fsdp.py"
+    script.write_text(_FSDP_SCRIPT)
+    out = tmp_path / "result"
+    proc = subprocess.run([sys.executable, str(script), str(EXAMPLES / "gpt2.rg"), str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    ranks = [json.loads((tmp_path / f"result.{r}").read_text()) for r in range(2)]
+    assert ranks[0] == ranks[1]  # the ranks agree on the loss and the weights
+    losses = ranks[0]["losses"]
+    assert losses[-1] < losses[0]
