@@ -146,11 +146,7 @@ def _extract(gm: fx.GraphModule, region: list[fx.Node], path: str, name: str,
         block._modules.update(container._modules)
         block._parameters.update(container._parameters)
         block._buffers.update(container._buffers)
-    # Not the ``graph`` setter: it recompiles this block and every block inside it, each
-    # time an enclosing block is made. nest_blocks recompiles the root once at the end,
-    # which recompiles every nested block exactly once.
-    block._graph = sub
-    sub.owning_module = block
+    block.graph = sub
     parent_path, _, leaf = path.rpartition(".")
     parent = gm.get_submodule(parent_path) if parent_path else gm
     if container is not None:
