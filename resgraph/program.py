@@ -363,13 +363,7 @@ def _function(prog: Program, item: ast.Function) -> None:
     if item.name in prog.values:
         raise ResgraphError("RG205", f"'{item.name}' is already defined", item.span,
                             notes=[("first defined here", prog.let_spans[item.name])])
-    seen: dict[str, Span] = {}
-    for param in item.params:
-        if param.name in seen:
-            raise ResgraphError("RG205", f"parameter '{param.name}' of function "
-                                f"'{item.name}' is defined twice", param.span,
-                                notes=[("first defined here", seen[param.name])])
-        seen[param.name] = param.span
+    _unique_params(item.params, f"function '{item.name}'")
     prog.values[item.name] = UserFunction(item, prog.values)
     prog.let_spans[item.name] = item.span
 
@@ -426,14 +420,19 @@ def _check_recursion(prog: Program) -> None:
                 done.add(name)
 
 
-def _define(prog: Program, item: ast.Definition) -> None:
+def _unique_params(params: Iterable[Any], owner: str) -> None:
+    """Refuse a parameter named twice in one definition (RG205), at the second."""
     seen: dict[str, Span] = {}
-    for param in item.params:
+    for param in params:
         if param.name in seen:
-            raise ResgraphError("RG205", f"parameter '{param.name}' of {item.kind} "
-                                f"'{item.name}' is defined twice", param.span,
+            raise ResgraphError("RG205", f"parameter '{param.name}' of {owner} is defined "
+                                "twice", param.span,
                                 notes=[("first defined here", seen[param.name])])
         seen[param.name] = param.span
+
+
+def _define(prog: Program, item: ast.Definition) -> None:
+    _unique_params(item.params, f"{item.kind} '{item.name}'")
     if item.kind == "block":
         _add_block(prog, item.name, item)
         return
