@@ -1,13 +1,8 @@
-"""A :class:`~resgraph.render.view.View` as Graphviz DOT: the visual grammar and the legend.
+"""A :class:`~resgraph.render.view.View` as Graphviz DOT: nodes, clusters and edges.
 
-Every edge kind is drawn in the colour and line its entry in
-:data:`resgraph.kinds.EDGE_KINDS` declares (turned into Graphviz attributes by
-:func:`edge_style`) and listed in the legend by its ``legend`` text: ``seq`` plain,
-``residual`` bold blue, ``skip`` dashed orange and laid out as a long edge that does
-not pull ranks, ``highway`` green into a gated sum whose gate ``T`` arrives on a thin
-dotted ``control`` edge, ``dense`` violet fanning into a concat node. Merges are small
-circles (``+`` add, ``‖`` concat, green ``+`` gated sum). The legend lists only the
-kinds present. All text goes through HTML-like labels, escaped by :func:`html_text`.
+Edges take their kind's line from :mod:`resgraph.render.style`, which also draws the
+legend. Merges are small circles (``+`` add, ``‖`` concat, gated sum). All text goes
+through HTML-like labels, escaped by :func:`~resgraph.render.html.html_text`.
 
 >>> import resgraph
 >>> from resgraph.render.view import build_view
@@ -18,24 +13,14 @@ kinds present. All text goes through HTML-like labels, escaped by :func:`html_te
 
 from __future__ import annotations
 
-import html
-
 import graphviz
 
-from resgraph.kinds import EDGE_KINDS, Style
+from resgraph.kinds import EDGE_KINDS
+from resgraph.render.html import html_label, small_label
+from resgraph.render.style import GLYPH_TEXT, add_legend, edge_style
 from resgraph.render.view import View, ViewCluster, ViewEdge, ViewNode, printable
 
 FONT = "Helvetica,Arial,sans-serif"
-
-GLYPH_TEXT: dict[str, str] = {
-    "add": "+  add",
-    "concat": "‖  concatenate on channels",
-    "highway": "green +  gated sum H·T + x·(1−T)",
-    "gate": "T  highway gate σ(W·x + b)",
-    "mul": "×  multiply: gate x times F(x) (broadcast), or parallel(merge=mul) branches",
-}
-"""What the legend says about each kind of merge node (by op): every op in
-:data:`resgraph.kinds.MERGE_OPS`, and the highway gate."""
 
 FILL: dict[str, str] = {
     **dict.fromkeys(("conv", "linear", "embedding", "attention"), "#dbe8f7"),
@@ -46,63 +31,8 @@ FILL: dict[str, str] = {
 """Fill colour of op boxes: weighted layers blue, norms yellow, activations grey, pools green."""
 
 
-def html_text(text: str) -> str:
-    r"""Escape text for an HTML-like Graphviz label (``<``, ``>``, ``&``, quotes; control
-    characters as escapes, :func:`~resgraph.render.view.printable`).
-
-    Braces, ``|`` and quotes need no record escaping here: resgraph never uses record
-    shapes, and inside an HTML label they are plain characters.
-
-    >>> html_text('foo("a{b}<c>&\x00")')
-    'foo(&quot;a{b}&lt;c&gt;&amp;\\x00&quot;)'
-    """
-    return html.escape(printable(text), quote=True)
-
-
-def html_label(lines: list[str], *, bold: bool = False, size: int = 8) -> str:
-    """A label whose first line is the title and whose other lines are small and grey.
-
-    >>> html_label(["conv 3×3, 64", "36.9K params"])
-    '<conv 3×3, 64<BR/><FONT POINT-SIZE="8" COLOR="#666666">36.9K params</FONT>>'
-    """
-    head = html_text(lines[0])
-    if bold:
-        head = f"<B>{head}</B>"
-    rest = small_label([t for t in lines[1:] if t], size)[1:-1]
-    return "<" + "<BR/>".join([head, rest] if rest else [head]) + ">"
-
-
-def small_label(lines: list[str], size: int = 8) -> str:
-    """A label of small grey lines only (used beside merge nodes).
-
-    >>> small_label(["drop path 0.1"])
-    '<<FONT POINT-SIZE="8" COLOR="#666666">drop path 0.1</FONT>>'
-    """
-    return "<" + "<BR/>".join(f'<FONT POINT-SIZE="{size}" COLOR="#666666">{html_text(t)}</FONT>'
-                              for t in lines) + ">"
-
-
 def _tooltip(text: str) -> str:
     return printable(text).replace("\\", "\\\\")
-
-
-def edge_style(style: Style) -> dict[str, str]:
-    """Graphviz attributes of an edge kind's :class:`~resgraph.kinds.Style`.
-
-    A solid line, an edge that takes part in ranking and an arrowhead of size 1 (the
-    diagram's default) are Graphviz's defaults, so they are left out.
-
-    >>> edge_style(EDGE_KINDS["skip"].style)
-    {'color': '#e8590c', 'penwidth': '1.6', 'style': 'dashed', 'constraint': 'false'}
-    """
-    attrs = {"color": style.color, "penwidth": f"{style.width:g}"}
-    if style.dash != "solid":
-        attrs["style"] = style.dash
-    if not style.constraint:
-        attrs["constraint"] = "false"
-    if style.arrowsize != 1.0:
-        attrs["arrowsize"] = f"{style.arrowsize:g}"
-    return attrs
 
 
 def node_attrs(node: ViewNode) -> dict[str, str]:
@@ -181,47 +111,6 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "") -> graphviz.
     glyphs = {n.op for n in view.nodes.values() if n.role in ("merge", "gate")}
     add_legend(dot, view.kinds(), [t for op, t in GLYPH_TEXT.items() if op in glyphs], rankdir)
     return dot
-
-
-def add_legend(dot: graphviz.Digraph, kinds: list[str], glyphs: list[str],
-               rankdir: str = "TB") -> None:
-    """A cluster ``legend``: one sample edge (id ``legend_<kind>``) per kind present, then
-    one line per merge symbol present."""
-    if not kinds:
-        return
-    with dot.subgraph(name="cluster_legend") as leg:
-        leg.attr(label=html_label(["legend"], bold=True), labeljust="l", style="rounded",
-                 color="#ced4da", fontsize="10")
-        for kind in kinds:
-            a, b = f"legend_{kind}_a", f"legend_{kind}_b"
-            leg.node(a, label=html_label([EDGE_KINDS[kind].legend]), shape="plaintext",
-                     fontsize="9", height="0.2", **{"class": "legend"})
-            leg.node(b, label="", shape="point", width="0.02", color="white",
-                     **{"class": "legend"})
-            if rankdir == "TB":
-                with leg.subgraph() as row:
-                    row.attr(rank="same")
-                    row.node(a)
-                    row.node(b)
-            leg.edge(a, b, id=f"legend_{kind}", **{**edge_style(EDGE_KINDS[kind].style),
-                                                   "constraint": "true",
-                                                   "minlen": "2" if rankdir == "TB" else "1",
-                                                   "class": f"legend {kind}"})
-        rows = [f"legend_{kind}_a" for kind in kinds]
-        if glyphs:
-            left = '<BR ALIGN="LEFT"/>'
-            text = left.join(html_text(t) for t in glyphs)
-            leg.node("legend_glyphs", label=f"<{text}{left}>", shape="plaintext", fontsize="9",
-                     **{"class": "legend"})
-            rows.append("legend_glyphs")
-        if rankdir == "TB":
-            for first, second in zip(rows, rows[1:]):
-                leg.edge(first, second, style="invis", **{"class": "legend"})
-        else:
-            with leg.subgraph() as column:
-                column.attr(rank="same")
-                for row in rows:
-                    column.node(row)
 
 
 def to_dot_source(view: View, *, rankdir: str = "TB", title: str = "") -> str:
