@@ -11,8 +11,8 @@ from resgraph.kinds import EDGE_KINDS, MERGE_OPS
 from resgraph.render import to_dot
 from resgraph.render.dot import to_dot_source
 from resgraph.render.html import html_text
-from resgraph.render.mermaid import link_style, mermaid_text, to_mermaid_text
-from resgraph.render.style import GLYPH_TEXT, edge_style
+from resgraph.render.mermaid import mermaid_text, to_mermaid_text
+from resgraph.render.style import GLYPH_TEXT, edge_style, link_style
 from resgraph.render.view import MERGE_TEXT, MERGE_TIPS, View, ViewEdge, ViewNode
 from tests.test_render import ALL_KINDS, MERMAID_ARROW, legend_kinds, load, svg_groups
 

@@ -19,11 +19,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from resgraph.kinds import EDGE_KINDS, Dash, Style
+from resgraph.kinds import EDGE_KINDS
+from resgraph.render.style import link_style
 from resgraph.render.view import View, ViewNode, printable
 
-DASHES: dict[Dash, str] = {"dashed": "6 4", "dotted": "2 3"}
-"""The ``stroke-dasharray`` of each dash pattern but solid."""
 SHAPES = {"input": ('(["', '"])'), "op": ('["', '"]'), "merge": ('(("', '"))'),
           "gate": ('{{"', '"}}'), "box": ('[["', '"]]')}
 
@@ -48,18 +47,6 @@ def _label(lines: list[str]) -> str:
 def _node_line(node: ViewNode) -> str:
     left, right = SHAPES[node.role]
     return f"{node.id}{left}{_label(node.lines)}{right}"
-
-
-def link_style(style: Style) -> str:
-    """The ``linkStyle`` of an edge kind's style; widths round to whole pixels (at least 1).
-
-    >>> link_style(EDGE_KINDS["skip"].style)
-    'stroke:#e8590c,stroke-width:2px,stroke-dasharray:6 4'
-    """
-    parts = [f"stroke:{style.color}", f"stroke-width:{max(1, round(style.width))}px"]
-    if style.dash in DASHES:
-        parts.append(f"stroke-dasharray:{DASHES[style.dash]}")
-    return ",".join(parts)
 
 
 def to_mermaid_text(view: View, *, rankdir: str = "TB") -> str:

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import graphviz
 
-from resgraph.kinds import EDGE_KINDS, Style
+from resgraph.kinds import EDGE_KINDS, Dash, Style
 from resgraph.render.html import html_label, html_text
+
+DASHES: dict[Dash, str] = {"dashed": "6 4", "dotted": "2 3"}
+"""The ``stroke-dasharray`` of each dash pattern but solid."""
 
 GLYPH_TEXT: dict[str, str] = {
     "add": "+  add",
@@ -86,3 +89,15 @@ def add_legend(dot: graphviz.Digraph, kinds: list[str], glyphs: list[str],
                 column.attr(rank="same")
                 for row in rows:
                     column.node(row)
+
+
+def link_style(style: Style) -> str:
+    """The ``linkStyle`` of an edge kind's style; widths round to whole pixels (at least 1).
+
+    >>> link_style(EDGE_KINDS["skip"].style)
+    'stroke:#e8590c,stroke-width:2px,stroke-dasharray:6 4'
+    """
+    parts = [f"stroke:{style.color}", f"stroke-width:{max(1, round(style.width))}px"]
+    if style.dash in DASHES:
+        parts.append(f"stroke-dasharray:{DASHES[style.dash]}")
+    return ",".join(parts)
