@@ -26,6 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cached_property
 
+from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture, ScopeInfo, input_shapes
 from resgraph.kinds import EDGE_KINDS, MERGE_OPS
 from resgraph.ops import OPS
@@ -47,9 +48,38 @@ MERGE_TIPS = {"add": "add (residual / skip merge)", "concat": "concat on channel
 """The tooltip of each merge op's circle."""
 
 
+GLYPHS = ("residual", "dense", "highway", "gate", "parallel", "")
+"""The values of :attr:`ViewNode.glyph`: the topology a collapsed box stands for."""
+
+
 @dataclass
 class ViewNode:
-    """One drawn node. ``role`` is input, op, merge, gate or box; ``lines[0]`` is the title."""
+    """One drawn node. ``role`` is input, op, merge, gate or box; ``lines[0]`` is the title.
+
+    A **box** (``role="box"``) is a block drawn without its insides: a scope deeper than
+    ``depth``, a dense block, or a folded run of identical blocks. Its glyph contract,
+    for the writers (DOT, Mermaid, TikZ):
+
+    ``glyph``
+        the connection that shapes the block, one of :data:`GLYPHS`: ``residual`` (an
+        add that brings the block's input back), ``dense`` (layers that each read the
+        concat of all earlier outputs: draw a fan and ``layers``), ``highway`` (a gated
+        sum), ``gate`` (x scaled by F(x)), ``parallel`` (branches side by side that fan
+        in), or ``""`` (a plain chain).
+    ``repeat``
+        how many identical blocks in a row the box stands for (1: one); above 1 the box
+        is titled ``N × call`` and is drawn with a ``×N`` bracket.
+    ``layers``
+        the weighted layers (conv, linear, ...) of one block, or for ``glyph="dense"``
+        the number of dense layers (the fan's count); 0 when not known.
+    ``shape``
+        the box's output shape as text (``256×56×56``), also in ``lines``.
+
+    Skip connections around a box are :class:`ViewEdge` s whose ``src == dst ==`` the
+    box's id, one per connection kind (``residual``, ``highway``, ``dense``, ``gate``,
+    ``parallel``): the writer draws each as an arc around the box (ports on one side),
+    never through it.
+    """
 
     id: str
     role: str
@@ -59,11 +89,19 @@ class ViewNode:
     cluster: str | None = None
     output: bool = False
     repeat: int = 1
+    glyph: str = ""
+    layers: int = 0
+    shape: str = ""
 
 
 @dataclass
 class ViewEdge:
-    """One drawn edge of a kind in :data:`resgraph.kinds.EDGE_KINDS`; ``shape`` is its tensor."""
+    """One drawn edge of a kind in :data:`resgraph.kinds.EDGE_KINDS`; ``shape`` is its tensor
+    (set where the shape changes, or on every edge when all shapes are asked for).
+
+    ``src == dst`` is a skip arc around a box (see :class:`ViewNode`): the connection of
+    kind ``kind`` inside the box, drawn around it.
+    """
 
     src: str
     dst: str
@@ -73,7 +111,11 @@ class ViewEdge:
 
 @dataclass
 class ViewCluster:
-    """A drawn scope: ``title`` like ``basic(128, stride=2)`` or ``basic(64) ×2``."""
+    """A drawn scope: ``title`` like ``basic(128, stride=2)`` or ``12 × gpt2_block(768, 12)``.
+
+    ``repeat`` above 1: the cluster shows the insides of the first of ``repeat`` identical
+    blocks in a row, drawn with a ``×N`` bracket beside it.
+    """
 
     id: str
     title: str
@@ -129,11 +171,36 @@ def should_collapse(arch: Architecture, collapse: bool | None) -> bool:
     return collapse
 
 
+SHAPES = ("changes", "all")
+"""The values of ``build_view(shapes=...)`` that label edges (``None``/``False``: none)."""
+
+
+def shapes_mode(shapes: bool | str | None) -> str | None:
+    """``build_view``'s ``shapes`` as ``"changes"``, ``"all"`` or ``None``; ``True`` (the
+    old flag) means ``"changes"``. Anything else is ``RG603`` (a bad render option).
+
+    >>> shapes_mode(True), shapes_mode("all"), shapes_mode(None), shapes_mode(False)
+    ('changes', 'all', None, None)
+    """
+    if shapes is None or shapes is False:
+        return None
+    if shapes is True:
+        return "changes"
+    if isinstance(shapes, str) and shapes in SHAPES:
+        return shapes
+    raise ResgraphError("RG603", f"shapes must be one of {', '.join(SHAPES)} (or true/false), "
+                        f"got {shapes!r}")
+
+
 def build_view(arch: Architecture, *, collapse: bool | None = None, depth: int | None = None,
-               shapes: bool = False, params: bool = False) -> View:
-    """The view of ``arch``; see the module docstring for what ``collapse`` and ``depth`` do."""
+               shapes: bool | str | None = None, params: bool = False) -> View:
+    """The view of ``arch``; see the module docstring for what ``collapse`` and ``depth`` do.
+
+    ``shapes``: ``"changes"`` (or ``True``) labels only the edges where the tensor shape
+    changes, ``"all"`` every edge, ``None``/``False`` none.
+    """
     plan = Plan(arch, should_collapse(arch, collapse), depth)
-    return _Builder(arch, plan, shapes, params).build()
+    return _Builder(arch, plan, shapes_mode(shapes), params).build()
 
 
 # ---------------------------------------------------------------- formatting helpers
@@ -189,7 +256,8 @@ def scope_title(info: ScopeInfo) -> str:
 class _Builder:
     """Fills a :class:`View` from a :class:`Plan`."""
 
-    def __init__(self, arch: Architecture, plan: Plan, shapes: bool, params: bool) -> None:
+    def __init__(self, arch: Architecture, plan: Plan, shapes: str | None,
+                 params: bool) -> None:
         self.arch = arch
         self.g = arch.graph
         self.plan = plan
