@@ -10,7 +10,10 @@ FILE = True
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--data", default="digits", choices=("digits",), help="data set")
+    p.add_argument("--data", default="digits", metavar="SPEC",
+                   help="digits, an image folder (root/CLASS/*.png, or root/train/ + "
+                   "root/val/), FILE.npz (x, y or x_train, y_train, x_test, y_test) or a "
+                   "CIFAR-10/100 python folder (default: digits)")
     p.add_argument("--epochs", type=int, default=10, metavar="N")
     p.add_argument("--batch-size", type=int, default=64, metavar="B")
     p.add_argument("--lr", type=float, default=None, metavar="LR",

@@ -41,9 +41,9 @@ from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, Tens
 from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
 from resgraph.lower.build import compile_arch
+from resgraph.lower.data import Data, load_data
 from resgraph.lower.device import resolve_device
 
-DATASETS = ("digits",)
 #: The largest learning rate accepted: Adam's steps are about ``lr`` in size, so a larger one
 #: only turns the weights into inf (and past float32's range, the step itself fails).
 MAX_LR = 10.0
@@ -54,7 +54,6 @@ DEFAULT_LR = 1e-3
 TRAIN_DEVICES = ("cpu", "cuda")
 #: Below this many multiply-accumulates per batch, CPU training runs on one thread.
 SMALL_BATCH_MACS = 500_000_000
-_SHAPES = {(1, 8, 8): "images [1, 8, 8]", (64,): "vectors [64]"}
 
 
 def load_digits(input_shape: tuple[int, ...]) -> tuple[TensorDataset, TensorDataset]:
@@ -64,47 +63,48 @@ def load_digits(input_shape: tuple[int, ...]) -> tuple[TensorDataset, TensorData
     >>> len(train_set), len(test_set), tuple(train_set[0][0].shape)
     (1437, 360, (1, 8, 8))
     """
-    try:
-        import sklearn  # noqa: F401  (first: a hidden top-level package must fail here)
-        from sklearn.datasets import load_digits as sk_digits
-        from sklearn.model_selection import train_test_split
-    except ImportError:
-        raise ResgraphError("RG714", "the digits data needs scikit-learn: "
-                            "pip install 'resgraph[train]'") from None
-    data = sk_digits()
-    x = torch.tensor(data.data, dtype=torch.float32) / 16.0
-    y = torch.tensor(data.target, dtype=torch.long)
-    idx_train, idx_test = train_test_split(range(len(y)), test_size=0.2, random_state=0,
-                                           stratify=data.target)
-    x = x.reshape(len(y), *input_shape)
-    return (TensorDataset(x[idx_train], y[idx_train]), TensorDataset(x[idx_test], y[idx_test]))
+    data = load_data("digits", input_shape)
+    return data.train, data.test
 
 
-def check_network(arch: Architecture, data: str = "digits") -> tuple[int, ...]:
-    """The input shape to feed ``arch``; RG711 / RG712 where it cannot learn ``data``.
+def check_network(arch: Architecture) -> tuple[int, ...]:
+    """The input shape to feed ``arch``; RG711 unless it has one float input.
 
     >>> import resgraph
     >>> check_network(resgraph.load("examples/digits_resnet.rg"))
     (1, 8, 8)
     """
-    if data not in DATASETS:
-        raise ResgraphError("RG713", f"unknown data set '{data}' (known: {', '.join(DATASETS)})")
     if len(arch.inputs) != 1:
         raise ResgraphError("RG711", f"network '{arch.name}' has {len(arch.inputs)} inputs; "
-                            "training on digits needs exactly one")
+                            "training on a data set needs exactly one")
     (name, shape), = arch.inputs.items()
     nid = arch.graph.graph["inputs"][0]
-    if shape not in _SHAPES or arch.graph.nodes[nid]["dtype"] != "float":
-        raise ResgraphError("RG711", f"network '{arch.name}' takes {name}{list(shape)}, but the "
-                            "digits are 8×8 images: declare `input x[1, 8, 8]` for a "
-                            "convolutional net or `input x[64]` for an MLP")
-    if len(arch.outputs) != 1 or len(next(iter(arch.outputs.values()))) != 1 \
-            or next(iter(arch.outputs.values()))[0] < 10:
-        shown = ", ".join(f"{k}{list(v)}" for k, v in arch.outputs.items())
-        raise ResgraphError("RG712", f"network '{arch.name}' outputs {shown}; digits training "
-                            "needs one output of at least 10 class scores, e.g. a last "
-                            "linear(10) (try --set classes=10)")
+    if arch.graph.nodes[nid]["dtype"] != "float":
+        raise ResgraphError("RG711", f"network '{arch.name}' takes {name}{list(shape)} of "
+                            f"{arch.graph.nodes[nid]['dtype']}s; training feeds float images "
+                            "or vectors")
     return shape
+
+
+def check_classes(arch: Architecture, data: Data) -> None:
+    """RG712 unless ``arch`` has one output of at least ``data.classes`` class scores.
+
+    >>> import resgraph
+    >>> arch = resgraph.loads("network n() { input x[64]\\n x -> linear(5) }")
+    >>> try:
+    ...     check_classes(arch, load_data("digits", (64,)))
+    ... except ResgraphError as err:
+    ...     print(err.message)
+    network 'n' outputs output[5]; digits has 10 classes, so training needs one output of \
+at least 10 class scores, e.g. a last linear(10) (try --set classes=10)
+    """
+    outs = list(arch.outputs.values())
+    if len(outs) != 1 or len(outs[0]) != 1 or outs[0][0] < data.classes:
+        shown = ", ".join(f"{k}{list(v)}" for k, v in arch.outputs.items())
+        raise ResgraphError("RG712", f"network '{arch.name}' outputs {shown}; {data.name} has "
+                            f"{data.classes} classes, so training needs one output of at least "
+                            f"{data.classes} class scores, e.g. a last linear({data.classes}) "
+                            f"(try --set classes={data.classes})")
 
 
 def _batch_macs(arch: Architecture, batch_size: int) -> int:
@@ -273,7 +273,7 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
     3
     """
     check_options(epochs, batch_size, lr, seed, max_steps)
-    shape = check_network(arch, data)
+    shape = check_network(arch)
     dev = pick_device(device)
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
@@ -285,7 +285,9 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
     except ImportError:
         raise ResgraphError("RG714", "the progress bar needs tqdm: pip install "
                             "'resgraph[train]' (or pass --no-progress)") from None
-    train_set, test_set = load_digits(shape)
+    loaded = load_data(data, shape, hparams=arch.hparams)
+    check_classes(arch, loaded)
+    train_set, test_set = loaded.train, loaded.test
     torch.manual_seed(seed)
     try:
         model = compile_arch(arch, device=dev)
@@ -307,8 +309,7 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
     steps = epochs * len(loader) if max_steps is None else min(max_steps, epochs * len(loader))
     opt = torch.optim.Adam(net.parameters(), lr=lr or DEFAULT_LR)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(steps, 1))
-    say(f"training {arch.name} ({arch.num_params:,} parameters) on digits: "
-        f"{len(train_set)} train / {len(test_set)} test images as {_SHAPES[shape]}, "
+    say(f"training {arch.name} ({arch.num_params:,} parameters) on {loaded.describe()}; "
         f"{epochs} epochs, batch {batch_size}, Adam lr {lr or DEFAULT_LR:g}, {dev}"
         + (f", DDP × {world}" if world > 1 else ""))
     result: dict[str, Any] = {"train_losses": [], "train_accuracies": [], "test_accuracies": [],
