@@ -30,7 +30,8 @@ Dash = Literal["solid", "dashed", "dotted"]
 @dataclass(frozen=True)
 class Style:
     """How an edge kind is drawn: colour, line width in points, dash pattern, and
-    whether the edge takes part in ranking the layout (long skips do not)."""
+    whether the edge takes part in ranking the layout (long skips do not). ``label`` is
+    the kind's name in a compact legend (the full legend says :attr:`EdgeKind.legend`)."""
 
     color: str
     width: float
@@ -38,6 +39,7 @@ class Style:
     constraint: bool = True
     arrowsize: float = 1.0
     mermaid: str = "-->"
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -80,37 +82,37 @@ _RESIDUAL_ARGS = (
 )
 _HIGHWAY_ARGS = (ArgSpec("gate_bias", "float", -2.0),)
 
-SEQ = EdgeKind("seq", True, Style("#495057", 1.0), "sequence")
+SEQ = EdgeKind("seq", True, Style("#495057", 1.0, label="sequence"), "sequence")
 CONTROL = EdgeKind("control", False,
-                   Style("#2b8a3e", 0.8, "dotted", arrowsize=0.6, mermaid="-.->"),
+                   Style("#2b8a3e", 0.8, "dotted", arrowsize=0.6, mermaid="-.->", label="control"),
                    "control: into a gate (T, F), not a signal path")
 
 CONNECTIONS: dict[str, ConnectionKind] = {k.name: k for k in (
     ConnectionKind(
         "residual", _RESIDUAL_ARGS, _RESIDUAL_ARGS, "add", ("add",), "short",
-        EdgeKind("residual", True, Style("#1c6bb0", 2.6, mermaid="==>"),
+        EdgeKind("residual", True, Style("#1c6bb0", 2.6, mermaid="==>", label="residual"),
                  "residual: added back (+)")),
     ConnectionKind(
         "skip", None, (ArgSpec("merge", "word", "concat", ("concat", "add")),), "concat",
         ("concat", "add"), "long",
         EdgeKind("skip", True, Style("#e8590c", 1.6, "dashed", constraint=False,
-                                     mermaid="-.->"), "long skip")),
+                                     mermaid="-.->", label="long skip"), "long skip")),
     ConnectionKind(
         "highway", _HIGHWAY_ARGS, _HIGHWAY_ARGS, "highway", ("highway",), "short",
-        EdgeKind("highway", True, Style("#2b8a3e", 2.0, mermaid="==>"),
+        EdgeKind("highway", True, Style("#2b8a3e", 2.0, mermaid="==>", label="highway"),
                  "highway carry: x into the gated sum"),
         single=True),
     ConnectionKind(
         "dense", (ArgSpec("layers", "int", minimum=0),), (), "concat", ("concat",), "short",
-        EdgeKind("dense", True, Style("#7048e8", 1.2), "dense: concatenated (‖)")),
+        EdgeKind("dense", True, Style("#7048e8", 1.2, label="dense"), "dense: concatenated (‖)")),
     ConnectionKind(
         "gate", (), None, "mul", ("mul",), "short",
-        EdgeKind("gate", True, Style("#c2255c", 2.0, mermaid="==>"),
+        EdgeKind("gate", True, Style("#c2255c", 2.0, mermaid="==>", label="gate"),
                  "gate: x scaled by F(x) (×); F is a control path")),
     ConnectionKind(
         "parallel", (ArgSpec("merge", "word", "concat", ("concat", "add", "mul")),), None,
         "concat", ("concat", "add", "mul"), "short",
-        EdgeKind("parallel", True, Style("#0c8599", 1.4, mermaid="-->"),
+        EdgeKind("parallel", True, Style("#0c8599", 1.4, mermaid="-->", label="parallel"),
                  "parallel branches: fan-in (‖, + with merge=add, × with merge=mul)")),
 )}
 """Every connection kind, by name (the order in which legends list them)."""
