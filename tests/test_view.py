@@ -8,14 +8,24 @@ Counts for ResNet-18 (examples/resnet18.rg), worked out by hand from the file:
   5 + 8·7 + 3·2 + 3 = 70 nodes. Edges: a chain through all 70 nodes except the 6
   shortcut nodes (63 edges), 2 per shortcut (in and out, 6), 1 per downsample
   (conv → bn, 3) and 5 identity residual edges: 63 + 6 + 3 + 5 = 77.
-- collapsed: only layer1's ``basic(64) * 2`` is a run (every other stage starts
-  with a strided block), drawn once: 70 − 7 = 63 nodes; the second block's 6 inner
-  edges, its input edge and its residual edge go: 77 − 8 = 69 edges.
-- ``depth=0``: stem (5) + 4 layer boxes + head (3) = 12 nodes in a chain, 11 edges.
+- collapsed: each block's insides are drawn once. layer1's ``basic(64) * 2`` is a run,
+  drawn as its first block in a ``2 × basic(64)`` frame (7 nodes); layer2.0 has a
+  projection, a structure not drawn yet (9 nodes); layer2.1, layer3.0, layer3.1,
+  layer4.0 and layer4.1 repeat a drawn structure and are one box each (5):
+  5 + 7 + 9 + 5 + 3 = 29 nodes. Edges: stem 4; into the run 2 (seq, residual) and 6
+  inside it; into layer2.0 2 (conv1, projection) and 8 inside it (6 chain, conv → bn,
+  bn → add); relu → first box 1, 4 between the boxes, 1 into gap, 2 in the head; and
+  5 residual arcs (an edge from each box to itself): 4+2+6+2+8+1+4+1+2+5 = 35.
+- ``depth=0``: stem (5) + 4 layer boxes + head (3) = 12 nodes in a chain (11 edges),
+  and each box keeps its residual as an arc: 15 edges.
+- ``depth=1``: stem, 8 block boxes, head: 16 nodes, 15 chain edges + 8 arcs = 23;
+  collapsed, layer1's run is one box ``2 × basic(64)``: 15 nodes, 14 + 7 = 21 edges.
 """
 
 from __future__ import annotations
 
+import re
+import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import networkx as nx
@@ -23,15 +33,16 @@ import pytest
 
 import resgraph
 from resgraph.render import to_svg
-from resgraph.render.view import build_view
-from tests.test_render import NETWORKS, load, needs_dot, svg_groups
+from resgraph.render.mermaid import to_mermaid_text
+from resgraph.render.view import View, build_view
+from tests.test_render import NETWORKS, SVG, load, needs_dot, svg_groups
 
 # ---------------------------------------------------------------- exact counts
 
 
 @pytest.mark.parametrize(("collapse", "depth", "nodes", "edges"), [
-    (False, None, 70, 77), (True, None, 63, 69), (None, None, 70, 77),
-    (True, 0, 12, 11), (False, 1, 16, 15), (True, 1, 15, 14), (False, 2, 67, 74)])
+    (False, None, 70, 77), (True, None, 29, 35), (None, None, 70, 77),
+    (True, 0, 12, 15), (False, 1, 16, 23), (True, 1, 15, 21), (False, 2, 67, 74)])
 def test_resnet18_counts(collapse: bool | None, depth: int | None, nodes: int,
                          edges: int) -> None:
     view = build_view(load("resnet18"), collapse=collapse, depth=depth)
@@ -39,45 +50,150 @@ def test_resnet18_counts(collapse: bool | None, depth: int | None, nodes: int,
 
 
 @needs_dot
-@pytest.mark.parametrize(("collapse", "nodes", "edges"), [(False, 70, 77), (True, 63, 69)])
+@pytest.mark.parametrize(("collapse", "nodes", "edges"), [(False, 70, 77), (True, 29, 35)])
 def test_resnet18_svg_counts(collapse: bool, nodes: int, edges: int) -> None:
     svg = to_svg(load("resnet18"), collapse=collapse)
-    assert len(svg_groups(svg, "node")) == nodes
-    assert len(svg_groups(svg, "edge")) == edges
+    # the view's nodes and edges (with ports, for arcs), not the legend's or the titles'
+    drawn = re.compile(r"[ns]\d+(:\w+)?(->[ns]\d+(:\w+)?)?")
+    assert len([g for g in svg_groups(svg, "node") if drawn.fullmatch(title(g))]) == nodes
+    assert len([g for g in svg_groups(svg, "edge") if drawn.fullmatch(title(g))]) == edges
+
+
+def title(group: ET.Element) -> str:
+    """The ``<title>`` of an SVG group: dot writes the node id or ``a->b`` there."""
+    found = group.find(f"{SVG}title")
+    return (found.text or "") if found is not None else ""
 
 
 def test_collapsed_titles() -> None:
     titles = [c.title for c in build_view(load("resnet18"), collapse=True).clusters.values()]
-    assert "basic(64) ×2" in titles and "basic(128, stride=2)" in titles
-    assert "basic(64)" not in titles
-    # the first bottleneck of a stage has a projection: same key, other structure
+    assert "2 × basic(64)" in titles and "basic(128, stride=2)" in titles
+    assert "basic(64)" not in titles and "layer1" not in titles  # layer1 is just the run
+    # the first bottleneck of a stage has a projection: same key, other structure; it
+    # keeps the channels (64 -> 256 at 56×56), so it is a projection, not a downsample
     titles = [c.title for c in build_view(load("resnet50"), collapse=True).clusters.values()]
-    assert titles[:4] == ["layer1", "bottleneck(64)", "downsample", "bottleneck(64) ×2"]
-    titles = [c.title for c in build_view(load("densenet121", "densenet")).clusters.values()]
-    assert "dense_layer(32, 4) ×24" in titles
+    assert titles == ["layer1", "bottleneck(64)", "projection", "2 × bottleneck(64)",
+                      "layer2", "layer3", "layer4"]
     view = build_view(load("highway_mlp"), collapse=True)
-    assert [c.title for c in view.clusters.values()] == ["highway ×10"]
+    assert [c.title for c in view.clusters.values()] == ["10 × highway"]
     assert len(view.nodes) == 7
+
+
+def test_collapsed_resnet50_draws_each_structure_once() -> None:
+    """Issue 15 item 6: the folded runs keep no insides; 96 nodes before, 39 now."""
+    view = build_view(load("resnet50"), collapse=True)
+    boxes = [(n.lines, n.repeat, n.glyph) for n in view.nodes.values() if n.role == "box"]
+    assert boxes == [
+        (["bottleneck(128, stride=2)", "512×28×28"], 1, "residual"),
+        (["3 × bottleneck(128)", "512×28×28"], 3, "residual"),
+        (["bottleneck(256, stride=2)", "1024×14×14"], 1, "residual"),
+        (["5 × bottleneck(256)", "1024×14×14"], 5, "residual"),
+        (["bottleneck(512, stride=2)", "2048×7×7"], 1, "residual"),
+        (["2 × bottleneck(512)", "2048×7×7"], 2, "residual")]
+    # stem 5 + bottleneck with projection 12 + run 10 + 6 boxes + head 3
+    assert len(view.nodes) == 5 + 12 + 10 + 6 + 3
+    arcs = [e for e in view.edges if e.src == e.dst]
+    assert [e.kind for e in arcs] == ["residual"] * 6
+    assert {e.src for e in arcs} == {n for n, node in view.nodes.items() if node.role == "box"}
+
+
+def test_gpt2_stack_is_one_frame_of_twelve() -> None:
+    """Issue 15 items 6 and 9: the 12 blocks are drawn once, as "12 × gpt2_block", not "h"."""
+    view = build_view(load("gpt2"))
+    assert view.collapsed
+    titles = [c.title for c in view.clusters.values()]
+    assert titles == ["transformer", "12 × gpt2_block(768, 12)", "mlp"]
+    stack = next(c for c in view.clusters.values() if c.repeat > 1)
+    assert stack.repeat == 12 and stack.parent == "c1"  # in transformer, no frame "h"
+    assert stack.tooltip == "transformer.h: transformer.h.0 … transformer.h.11 (12)"
+    # one level less deep: the stack is one box, a residual glyph with its arc
+    view = build_view(load("gpt2"), depth=1)
+    box = next(n for n in view.nodes.values() if n.role == "box" and n.repeat > 1)
+    assert (box.lines[0], box.repeat, box.glyph, box.layers) == (
+        "12 × gpt2_block(768, 12)", 12, "residual", 4)
+    assert [e.kind for e in view.edges if e.src == e.dst == box.id] == ["residual"]
+
+
+def test_densenet_blocks_are_dense_glyphs() -> None:
+    """Issue 15 item 5: a dense block is a box with its layer count and a dense arc."""
+    view = build_view(load("densenet121", "densenet"), collapse=True)
+    dense = [n for n in view.nodes.values() if n.glyph == "dense"]
+    assert [n.layers for n in dense] == [6, 12, 24, 16]
+    assert [n.lines[1:] for n in dense] == [
+        ["6 layers ‖ +32 channels each", "256×56×56"],
+        ["12 layers ‖ +32 channels each", "512×28×28"],
+        ["24 layers ‖ +32 channels each", "1024×14×14"],
+        ["16 layers ‖ +32 channels each", "1024×7×7"]]
+    arcs = [(e.src, e.kind) for e in view.edges if e.src == e.dst]
+    assert arcs == [(n.id, "dense") for n in dense]
+    assert view.kinds() == ["seq", "dense"]
+    assert (len(view.nodes), len(view.edges)) == (20, 23)  # was 50 and 57
+
+
+def test_projection_or_downsample() -> None:
+    """Issue 15 item 9: a stride-1 projection is not called "downsample"."""
+    view = build_view(load("preact_resnet", n=2), collapse=False)
+    titles = [c.title for c in view.clusters.values() if c.kind == "shortcut"]
+    assert titles == ["projection", "downsample", "downsample"]
+    view = build_view(load("preact_resnet", n=111))  # ResNet-1001, collapsed by default
+    titles = [c.title for c in view.clusters.values()]
+    assert titles == ["layer1", "preact_bottleneck(16)", "projection",
+                      "110 × preact_bottleneck(16)", "layer2", "layer3"]
 
 
 def test_default_collapses_large_networks() -> None:
     assert not build_view(load("resnet18")).collapsed
     view = build_view(load("resnet152"))
-    assert view.collapsed and len(view.nodes) == 96
+    assert view.collapsed and len(view.nodes) == 36
     assert len(build_view(load("resnet152"), collapse=False).nodes) == 516
 
 
-def test_depth_boxes() -> None:
+def test_depth_keeps_the_connections_between_boxes() -> None:
+    """Issue 15 item 1: ``--depth 1`` keeps the residuals (as arcs around the boxes) and
+    each box reads its output shape, not an op count."""
     view = build_view(load("resnet18"), collapse=True, depth=1)
-    boxes = [n.lines[0] for n in view.nodes.values() if n.role == "box"]
-    assert boxes[0] == "basic(64) ×2" and len(boxes) == 7
-    assert view.kinds() == ["seq"]
+    boxes = [n.lines for n in view.nodes.values() if n.role == "box"]
+    assert boxes[:2] == [["2 × basic(64)", "64×56×56"], ["basic(128, stride=2)", "128×28×28"]]
+    assert len(boxes) == 7 and view.kinds() == ["seq", "residual"]
+    view = build_view(load("resnet50"), depth=1)
+    residual = [e for e in view.edges if e.kind == "residual"]
+    assert len(residual) == 8 and all(e.src == e.dst for e in residual)
+    assert sum(e.kind == "seq" for e in view.edges) == 15
+
+
+def test_shapes_only_where_they_change() -> None:
+    """Issue 15 item 10: one label per shape change (a conv and its projection make one)."""
+    changes = ["3×224×224", "64×112×112", "64×56×56", "128×28×28", "256×14×14", "512×7×7",
+               "512×1×1", "512"]
+    view = build_view(load("resnet18"), shapes=True)
+    assert [e.shape for e in view.edges if e.shape] == changes
+    assert build_view(load("resnet18"), shapes="changes").edges == view.edges
+    every = build_view(load("resnet18"), shapes="all").edges
+    assert all(e.shape for e in every) and len(every) == 77
+    view = build_view(load("resnet18"), collapse=True, depth=0, shapes=True)
+    assert [e.shape for e in view.edges if e.shape] == changes
+
+
+def test_bad_shapes_value() -> None:
+    with pytest.raises(resgraph.ResgraphError) as err:
+        build_view(load("resnet18"), shapes="some")
+    assert err.value.code == "RG603" and "changes, all" in err.value.message
+
+
+def test_mermaid_draws_the_arcs() -> None:
+    view = build_view(load("resnet18"), collapse=True, depth=1)
+    text = to_mermaid_text(view)
+    arcs = [e for e in view.edges if e.src == e.dst]
+    assert len(arcs) == 7
+    assert all(f"    {e.src} ==> {e.src}" in text.splitlines() for e in arcs)
+    assert 's2[["2 × basic(64)<br/>64×56×56"]]' in text
 
 
 @pytest.mark.parametrize(("path", "network"), NETWORKS,
                          ids=[f"{p.stem}:{n}" for p, n in NETWORKS])
 def test_views_are_consistent(path: Path, network: str) -> None:
     arch = resgraph.load(str(path), network=network)
+    kinds = {d["kind"] for _, _, d in arch.graph.edges(data=True)} - {"control"}
     for collapse in (True, False):
         for depth in (0, 1, 2, None):
             view = build_view(arch, collapse=collapse, depth=depth, shapes=True, params=True)
@@ -88,7 +204,12 @@ def test_views_are_consistent(path: Path, network: str) -> None:
                        for c in view.clusters.values())
             assert len(view.nodes) <= len(arch.graph)
             assert nx.is_directed_acyclic_graph(nx.DiGraph([(e.src, e.dst)
-                                                            for e in view.edges]))
+                                                            for e in view.edges
+                                                            if e.src != e.dst]))
+            # arcs only around boxes, and no connection kind is lost however compact
+            assert all(view.nodes[e.src].role == "box" and e.kind not in ("seq", "control")
+                       for e in view.edges if e.src == e.dst)
+            assert set(view.kinds()) - {"control"} == kinds, (collapse, depth)
 
 
 def test_shapes_and_params() -> None:
@@ -104,8 +225,15 @@ def test_runs_ignore_values_that_change_no_shape() -> None:
     shapes and sizes, so a stage is one run (issue 13: Swin-T drawn readably)."""
     view = build_view(load("swin_t", "swin"))
     assert view.collapsed
-    runs = [c.title for c in view.clusters.values() if c.title.startswith("swin_block")]
-    assert runs == ["swin_block ×2", "swin_block ×2", "swin_block ×6", "swin_block ×2"]
+    runs = [t for t in titles(view) if "swin_block" in t]
+    assert runs == ["2 × swin_block", "2 × swin_block", "6 × swin_block", "2 × swin_block"]
+    assert len(view.clusters) == 4  # the first stage drawn open, the others boxes
     # different widths are different shapes: VGG's stages stay apart
-    titles = [c.title for c in build_view(load("vgg16", "vgg"), collapse=True).clusters.values()]
-    assert sum(t.startswith("0-4") or t.startswith("5-9") for t in titles) == 2
+    found = titles(build_view(load("vgg16", "vgg"), collapse=True))
+    assert sum(t.startswith("0-4") or t.startswith("5-9") for t in found) == 2
+
+
+def titles(view: View) -> list[str]:
+    """The titles of a view's frames, then of its boxes."""
+    return ([c.title for c in view.clusters.values()]
+            + [n.lines[0] for n in view.nodes.values() if n.role == "box"])

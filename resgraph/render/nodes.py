@@ -11,7 +11,7 @@ or :class:`~resgraph.render.view.ViewCluster` into Graphviz attributes (shape, f
 
 from __future__ import annotations
 
-from resgraph.render.html import html_label, small_label
+from resgraph.render.html import html_label, html_text, small_label
 from resgraph.render.view import ViewCluster, ViewNode, printable
 
 FILL: dict[str, str] = {
@@ -21,6 +21,38 @@ FILL: dict[str, str] = {
     **dict.fromkeys(("maxpool", "avgpool", "gap", "flatten", "upsample", "pad"), "#e3f4e6"),
 }
 """Fill colour of op boxes: weighted layers blue, norms yellow, activations grey, pools green."""
+
+
+BOX_FILL: dict[str, str] = {"dense": "#f3f0ff", "parallel": "#eef8fa"}
+"""Fill of a box by glyph (others: light blue); the glyph's connection is drawn around it."""
+
+GLYPH_MARK: dict[str, str] = {"residual": "+", "dense": "‖", "highway": "+", "gate": "×",
+                              "parallel": "‖"}
+"""The merge symbol a box shows beside its title: how its connection joins (the legend's
+circles)."""
+
+
+def box_label(node: ViewNode) -> str:
+    """The HTML label of a box: its merge symbol in a circle-like cell, the title bold,
+    the small lines under it (a dense block's layer count, the output shape), and for a
+    run of ``N`` blocks a ``×N`` bracket on the right.
+
+    >>> from resgraph.render.view import ViewNode
+    >>> node = ViewNode("s3", "box", "block", ["12 × gpt2_block(768, 12)", "1024×768"],
+    ...                 glyph="residual", repeat=12)
+    >>> "×12" in box_label(node) and "SIDES" in box_label(node)
+    True
+    """
+    body = html_label(node.lines, bold=True)[1:-1]
+    cells = []
+    mark = GLYPH_MARK.get(node.glyph)
+    if mark:
+        cells.append(f'<TD VALIGN="MIDDLE"><FONT POINT-SIZE="11">{html_text(mark)}</FONT></TD>')
+    cells.append(f"<TD>{body}</TD>")
+    if node.repeat > 1:
+        cells.append(f'<TD SIDES="LTB" BORDER="1" CELLPADDING="3"><B>×{node.repeat}</B></TD>')
+    return ('<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="1"><TR>'
+            + "".join(cells) + "</TR></TABLE>>")
 
 
 def _tooltip(text: str) -> str:
@@ -47,8 +79,8 @@ def node_attrs(node: ViewNode) -> dict[str, str]:
         attrs.update(fillcolor="#d3f9d8", color="#2b8a3e", label=html_label(node.lines,
                                                                            bold=True))
     elif node.role == "box":
-        attrs.update(shape="box3d" if node.repeat > 1 else "box", style="filled",
-                     fillcolor="#eef3fb", label=html_label(node.lines, bold=True))
+        attrs.update(shape="box", style="rounded,filled", label=box_label(node),
+                     fillcolor=BOX_FILL.get(node.glyph, "#eef3fb"), margin="0.1,0.04")
     if node.output:
         attrs["penwidth"] = "2"
     return attrs

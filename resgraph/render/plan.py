@@ -9,12 +9,21 @@ layers). With ``collapse`` on, a run is drawn once, as its first member; its oth
 members are *hidden* and their nodes stand for the first member's. With ``depth``,
 a scope nested deeper than ``depth`` levels is one *box*.
 
+Collapsing also draws each block's insides only once (:meth:`Plan.folds`): a run, or a
+lone block, whose structure (:meth:`Plan.structure`: the ops and how they are joined,
+whatever their widths) is already drawn open earlier in the figure is one box, and a
+dense block is always one box (its fan of concats is the tangle a figure avoids). A
+labelled group that holds nothing but one run (GPT-2's ``h``: twelve blocks) is not
+drawn as a frame of its own (*flat*): the run's ``12 × ...`` frame says what it is.
+
 >>> import resgraph
 >>> plan = Plan(resgraph.load("examples/resnet18.rg"), collapse=True, depth=None)
 >>> [(s, len(run)) for s, run in plan.runs.items() if len(run) > 1]
 [(2, 2)]
 >>> plan.display(12), plan.display(5)  # layer1.1.conv1 is drawn as layer1.0.conv1
 ('n5', 'n5')
+>>> [plan.scopes[s].path for s, state in plan.state.items() if state == "box"]
+['layer2.1', 'layer3.0', 'layer3.1', 'layer4.0', 'layer4.1']
 """
 
 from __future__ import annotations
@@ -29,9 +38,15 @@ from resgraph.ir import Architecture
 class Plan:
     """Decides for every scope whether it is a cluster, a box, or hidden in a run.
 
-    ``state`` maps scope ids to ``cluster``, ``box`` or ``hidden``; ``runs`` maps the
-    first member of each run to all its members (a lone scope is a run of one).
+    ``state`` maps scope ids to ``cluster``, ``box``, ``hidden`` or ``flat`` (a group
+    not framed, whose contents are drawn in its parent's frame); ``runs`` maps the first
+    member of each run to all its members (a lone scope is a run of one); ``inner_run``
+    maps a box that holds nothing but one run of several blocks to that run.
     """
+
+    FOLDED = frozenset({"block", "copy", "residual", "highway", "dense_layer", "gate",
+                        "parallel"})
+    """Scope kinds that collapse to a box where their structure is already drawn."""
 
     def __init__(self, arch: Architecture, collapse: bool, depth: int | None) -> None:
         self.g: nx.DiGraph = arch.graph
@@ -52,7 +67,9 @@ class Plan:
         self.runs: dict[int, list[int]] = {}
         self.run_of: dict[int, tuple[int, float]] = {}
         self.absorbed: dict[int, tuple[int, float]] = {}
-        self._signatures: dict[tuple[int, bool], tuple] = {}
+        self.inner_run: dict[int, list[int]] = {}
+        self.opened: set[tuple] = set()
+        self._signatures: dict[tuple[int, bool | None], tuple] = {}
         self._position: dict[int, dict[int, int]] = {}
         self.root = next(s for s, info in self.scopes.items() if info.parent is None)
         self._plan(self.root, 0)
@@ -68,10 +85,43 @@ class Plan:
                     self.rep[member] = first
             if len(run) > 1:
                 self._absorb(scope, run)
-            opened = self.depth is None or level < self.depth
+            opened = (self.depth is None or level < self.depth) and not self.folds(first)
             self.state[first] = "cluster" if opened else "box"
+            only = self._only_run(first)
             if opened:
+                self.opened.add(self.structure(first))
+                if only is not None and self.collapse and len(run) == 1 \
+                        and self.scopes[first].kind == "seq":
+                    self.state[first] = "flat"
                 self._plan(first, level + 1)
+            elif only is not None:
+                self.inner_run[first] = only
+
+    def folds(self, scope: int) -> bool:
+        """Whether collapsing draws ``scope`` as one box although ``depth`` would open it:
+        a dense block, or a block whose structure is already drawn open.
+
+        >>> import resgraph
+        >>> plan = Plan(resgraph.load("examples/resnet50.rg"), collapse=True, depth=None)
+        >>> [plan.scopes[s].call for s in (7, 9) if plan.folds(s)]  # seen in layer1
+        ['bottleneck(128, stride=2)', 'bottleneck(128)']
+        """
+        if not self.collapse:
+            return False
+        kind = self.scopes[scope].kind
+        return kind == "dense" or (kind in self.FOLDED and self.structure(scope) in self.opened)
+
+    def _only_run(self, scope: int) -> list[int] | None:
+        """The run of several blocks that holds every node of ``scope``, if there is one."""
+        children = self.children[scope]
+        if len(children) < 2 or sum(len(self.members[c]) for c in children) \
+                != len(self.members[scope]):
+            return None
+        first = children[0]
+        if all(self._same(first, c) for c in children[1:]) and all(
+                self._feeds(a, b, scope) for a, b in zip(children, children[1:])):
+            return children
+        return None
 
     def _runs(self, scope: int) -> list[list[int]]:
         runs: list[list[int]] = []
@@ -117,11 +167,19 @@ class Plan:
                                                         for w in self.g.successors(v)):
                         self.absorbed[v] = (run[0], i + 0.5)
 
-    def signature(self, scope: int, values: bool = True) -> tuple:
+    def structure(self, scope: int) -> tuple:
+        """What a reader sees of a scope drawn open, whatever its widths and strides: its
+        kind and block name, and its ops and how they are joined (``signature`` with
+        ``values=None``)."""
+        info = self.scopes[scope]
+        return (info.kind, info.name, self.signature(scope, values=None))
+
+    def signature(self, scope: int, values: bool | None = True) -> tuple:
         """The structure of a scope's contents: ops, arguments, inner scopes, inner edges.
 
         With ``values=False``, each node's output shape and parameter count stand in for
-        its arguments, and inner scopes are known by kind and block name.
+        its arguments, and inner scopes are known by kind and block name; with ``None``,
+        only the ops (no arguments, shapes or sizes) and inner scopes by kind and name.
         """
         if (scope, values) not in self._signatures:
             nodes = self.members[scope]
@@ -135,7 +193,8 @@ class Plan:
                               for s in d["scope"][level + 1:])
                 ins = tuple(sorted((index.get(p, -1), self.g.edges[p, n]["kind"],
                                     self.g.edges[p, n]["port"]) for p in self.g.predecessors(n)))
-                what = repr(sorted(d["args"].items())) if values else (d["shape"], d["params"])
+                what: object = (repr(sorted(d["args"].items())) if values
+                                else None if values is None else (d["shape"], d["params"]))
                 sig.append((d["op"], what, inner, ins))
             self._signatures[scope, values] = tuple(sig)
         return self._signatures[scope, values]
@@ -191,5 +250,4 @@ class Plan:
                 return self._counterpart(n, s)
             if state == "box":
                 return n
-        return n
         return n

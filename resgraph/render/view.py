@@ -3,9 +3,11 @@
 :func:`build_view` turns an :class:`~resgraph.ir.Architecture` into a :class:`View`,
 independent of the output format (DOT and Mermaid are written from it by
 :mod:`resgraph.render.dot` and :mod:`resgraph.render.mermaid`). What is collapsed
-and how deep scopes open is decided by :class:`resgraph.render.plan.Plan`: a run of
-identical consecutive blocks is drawn once, titled ``basic(64) ×2``, and a scope
-deeper than ``depth`` is one box.
+and how deep scopes open is decided by :class:`resgraph.render.plan.Plan`: collapsed,
+each block's insides are drawn once (a run of identical consecutive blocks as its first
+member in a frame titled ``2 × basic(64)``), and a later block of a structure already
+drawn, a dense block, or a scope deeper than ``depth`` is one box: a glyph with its
+title, its output shape and the connections around it (see :class:`ViewNode`).
 
 Node ids in a view are ``n<IR node id>`` for drawn IR nodes and ``s<scope id>`` for
 boxes; cluster ids are ``c<scope id>``.
@@ -13,9 +15,12 @@ boxes; cluster ids are ``c<scope id>``.
 >>> import resgraph
 >>> view = build_view(resgraph.load("examples/resnet18.rg"), collapse=True)
 >>> [c.title for c in view.clusters.values()][:3]
-['layer1', 'basic(64) ×2', 'layer2']
+['2 × basic(64)', 'layer2', 'basic(128, stride=2)']
+>>> box = view.nodes["s7"]  # layer2.1: its structure is drawn in layer1
+>>> box.lines, box.glyph, box.repeat, box.layers
+(['basic(128)', '128×28×28'], 'residual', 1, 2)
 >>> len(view.nodes), len(view.edges), view.kinds()
-(63, 69, ['seq', 'residual'])
+(29, 35, ['seq', 'residual'])
 """
 
 from __future__ import annotations
@@ -286,20 +291,38 @@ class _Builder:
         return f"c{opened[-1]}" if opened else None
 
     def _run_params(self, scope: int) -> int:
-        members = self.plan.runs[scope]
+        members = self._run(scope)
         return sum(self.g.nodes[n]["params"] for s in members for n in self.plan.members[s])
 
+    def _run(self, scope: int) -> list[int]:
+        """The blocks that ``scope``'s cluster or box stands for: its run, or the one run
+        that fills a box."""
+        return self.plan.inner_run.get(scope, self.plan.runs[scope])
+
     def _run_title(self, scope: int) -> str:
-        info = self.plan.scopes[scope]
-        run = self.plan.runs[scope]
+        run = self._run(scope)
+        info = self.plan.scopes[run[0]]
         if len(run) == 1:
-            return scope_title(info)
+            return self._shortcut_title(scope) if info.kind == "shortcut" else scope_title(info)
         calls = {self.plan.scopes[s].call for s in run}
-        return f"{info.call if len(calls) == 1 else info.name} ×{len(run)}"
+        return f"{len(run)} × {info.call if len(calls) == 1 else info.name}"
+
+    def _shortcut_title(self, scope: int) -> str:
+        """A shortcut says what it does: ``downsample`` where it shrinks the feature map,
+        ``projection`` where it only changes the channels (both are often labelled
+        ``downsample``, after torchvision's key)."""
+        nodes = self.plan.members[scope]
+        ins = input_shapes(self.g, nodes[0])
+        before, after = (ins[0] if ins else ()), self.g.nodes[nodes[-1]]["shape"]
+        return "downsample" if tuple(before[1:]) != tuple(after[1:]) else "projection"
 
     def _run_tooltip(self, scope: int) -> str:
-        paths = [self.plan.scopes[s].path for s in self.plan.runs[scope]]
-        return paths[0] if len(paths) == 1 else f"{paths[0]} … {paths[-1]} ({len(paths)})"
+        paths = [self.plan.scopes[s].path for s in self._run(scope)]
+        text = paths[0] if len(paths) == 1 else f"{paths[0]} … {paths[-1]} ({len(paths)})"
+        parent = self.plan.scopes[scope].parent
+        if parent is not None and self.plan.state.get(parent) == "flat":
+            text = f"{self.plan.scopes[parent].path}: {text}"
+        return text
 
     def _clusters(self) -> None:
         for s in sorted(self.plan.state):
@@ -352,38 +375,124 @@ class _Builder:
                                             self._cluster_of(d["scope"]), n in self.outputs)
 
     def _box_node(self, scope: int) -> None:
+        """A block drawn as one box: its title, output shape and glyph (see :class:`ViewNode`)."""
         plan = self.plan
         nodes = plan.members[scope]
-        weighted = sum(OPS[self.g.nodes[n]["op"]].weighted for n in nodes)
+        run = self._run(scope)
+        first = plan.members[run[0]]
+        glyph = self._glyph(run[0])
+        out = self._output_node(scope)
+        shape = dims_text(self.g.nodes[out]["shape"])
         lines = [self._run_title(scope)]
-        each = " each" if len(plan.runs[scope]) > 1 else ""
-        lines.append(f"{len(nodes)} ops, {weighted} weighted layers{each}" if weighted
-                     else f"{len(nodes)} ops{each}")
+        if glyph == "dense":
+            layers = len(plan.children[scope])
+            lines.append(self._dense_line(scope, layers, out))
+        else:
+            layers = sum(OPS[self.g.nodes[n]["op"]].weighted for n in first)
+        lines.append(shape)
         if self.params:
             lines.append(f"{short_count(self._run_params(scope))} params")
         scopes = self.g.nodes[nodes[0]]["scope"]
         cluster = self._cluster_of(scopes[:scopes.index(scope)])
         self.view.nodes[f"s{scope}"] = ViewNode(
             f"s{scope}", "box", plan.scopes[scope].kind, lines, self._run_tooltip(scope),
-            cluster, any(n in self.outputs for n in nodes), len(plan.runs[scope]))
+            cluster, any(n in self.outputs for n in nodes), len(run), glyph, layers, shape)
+
+    def _dense_line(self, scope: int, layers: int, out: int) -> str:
+        """``6 layers ‖ +32 channels each``: how a dense block grows its input."""
+        ins = input_shapes(self.g, self.plan.members[scope][0])
+        grown = self.g.nodes[out]["shape"][0] - ins[0][0] if ins and layers else 0
+        each = f" +{grown // layers} channels each" if grown > 0 and grown % layers == 0 else ""
+        return f"{layers} layers ‖{each}"
+
+    def _output_node(self, scope: int) -> int:
+        """The node whose value leaves ``scope`` (for a run: the last member's)."""
+        nodes = self.plan.members[self._run(scope)[-1]]
+        inside = set(nodes)
+        leaving = [n for n in nodes if n in self.outputs
+                   or any(v not in inside for v in self.g.successors(n))]
+        return leaving[-1] if leaving else nodes[-1]
+
+    def _glyph(self, scope: int) -> str:
+        """The connection that shapes a block (:data:`GLYPHS`): its own kind where it is a
+        connection group, else the first of dense, highway, residual, gate, parallel that
+        joins inside it."""
+        kind = self.plan.scopes[scope].kind
+        if kind in GLYPHS:
+            return kind
+        nodes = self.plan.members[scope]
+        found = {self.g.edges[p, n]["kind"] for n in nodes for p in self.g.predecessors(n)}
+        return next((k for k in GLYPHS if k in found), "")
 
     def _edges(self) -> None:
-        """Map IR edges onto drawn nodes; drop those inside a box or between run members.
+        """Map IR edges onto drawn nodes; drop those inside an open node or between run members.
 
-        Several edges of one kind between two drawn nodes become one. Where one source
-        enters a box by several kinds (its input and the residual around it), the box
-        hides the merge, so a single ``seq`` edge is drawn.
+        Several edges of one kind between two drawn nodes become one. Where one IR node
+        enters a box by several edges (its input and the residual around it), the box
+        hides the merge: a single ``seq`` edge is drawn, and each connection kind that
+        joins inside the box becomes an arc around it (an edge from the box to itself),
+        as do those whose both ends are inside it. A connection that enters a box by one
+        edge (a long skip into a decoder box) is drawn with its kind.
         """
         drawn: dict[tuple[str, str], list[ViewEdge]] = defaultdict(list)
+        sources: dict[str, list[str]] = defaultdict(list)
+        into: dict[tuple[int, str], int] = defaultdict(int)
+        mapped = []
         for u, v, d in self.g.edges(data=True):
             du, dv = self.plan.display(u), self.plan.display(v)
-            if du is None or dv is None or du == dv or self.plan.crosses_members(u, v):
+            if du is None or dv is None or self.plan.crosses_members(u, v):
                 continue
-            shape = dims_text(self.g.nodes[u]["shape"]) if self.shapes else ""
-            edges = drawn[du, dv]
-            if all(e.kind != d["kind"] for e in edges):
-                edges.append(ViewEdge(du, dv, d["kind"], shape))
-        for (_, dv), edges in drawn.items():
-            if dv.startswith("s") and len(edges) > 1:
-                edges[:] = [ViewEdge(edges[0].src, dv, "seq", edges[0].shape)]
+            mapped.append((u, du, dv, d["kind"]))
+            into[u, dv] += 1
+        for u, du, dv, kind in mapped:
+            around = kind not in ("seq", "control")
+            if du == dv or (dv.startswith("s") and into[u, dv] > 1):
+                if around and dv.startswith("s"):
+                    self._add(drawn, ViewEdge(dv, dv, kind))
+                if du == dv:
+                    continue
+                kind = "seq"
+            edge = ViewEdge(du, dv, kind, dims_text(self.g.nodes[u]["shape"]))
+            if self._add(drawn, edge):
+                sources[dv].append(du)
+        if self.shapes == "changes":
+            self._shapes_at_changes(drawn, sources)
+        elif self.shapes is None:
+            for edges in drawn.values():
+                for e in edges:
+                    e.shape = ""
+        for edges in drawn.values():
             self.view.edges.extend(edges)
+
+    @staticmethod
+    def _add(drawn: dict[tuple[str, str], list[ViewEdge]], edge: ViewEdge) -> bool:
+        edges = drawn[edge.src, edge.dst]
+        if any(e.kind == edge.kind for e in edges):
+            return False
+        if edge.kind == "seq" and edge.src != edge.dst:
+            edges.insert(0, edge)  # the box's input is the edge that carries its shape
+        else:
+            edges.append(edge)
+        return True
+
+    def _shapes_at_changes(self, drawn: dict[tuple[str, str], list[ViewEdge]],
+                           sources: dict[str, list[str]]) -> None:
+        """Keep the shape only on edges out of a node that changes it (and out of inputs):
+        one edge per change, where parallel paths (a conv and its projection) make the
+        same change from the same inputs."""
+        entering: dict[str, set[str]] = defaultdict(set)
+        for (_, dst), edges in drawn.items():
+            for e in edges:
+                if e.src != e.dst:
+                    entering[dst].add(e.shape)
+        seen: set[tuple[frozenset[str], str]] = set()
+        for (src, _), edges in drawn.items():
+            for e in edges:
+                if e.src == e.dst:
+                    continue
+                node = self.view.nodes[src]
+                change = (frozenset(sources[src]), e.shape)
+                if (node.role == "input" or e.shape not in entering[src]) and change not in seen:
+                    seen.add(change)
+                else:
+                    e.shape = ""
