@@ -231,6 +231,9 @@ def test_runs_ignore_values_that_change_no_shape() -> None:
     # different widths are different shapes: VGG's stages stay apart
     found = titles(build_view(load("vgg16", "vgg"), collapse=True))
     assert sum(t.startswith("0-4") or t.startswith("5-9") for t in found) == 2
+    # an unnamed repeated group is titled by what it holds, not "seq ×2"
+    assert "2 × conv 3×3, 64 → relu" in found and "3 × conv 3×3, 256 → relu" in found
+    assert not any("seq" in t for t in found)
 
 
 def titles(view: View) -> list[str]:

@@ -303,9 +303,23 @@ class _Builder:
         run = self._run(scope)
         info = self.plan.scopes[run[0]]
         if len(run) == 1:
-            return self._shortcut_title(scope) if info.kind == "shortcut" else scope_title(info)
+            if info.kind == "shortcut":
+                return self._shortcut_title(scope)
+            return self._contents(scope) or scope_title(info)
         calls = {self.plan.scopes[s].call for s in run}
-        return f"{len(run)} × {info.call if len(calls) == 1 else info.name}"
+        what = self._contents(run[0]) or (info.call if len(calls) == 1 else info.name)
+        return f"{len(run)} × {what}"
+
+    def _contents(self, scope: int) -> str:
+        """For a copy of an unnamed group (``(conv(64, 3) -> relu) * 2``), what it holds:
+        ``conv 3×3, 64 → relu`` (up to three ops); otherwise ``""``."""
+        info = self.plan.scopes[scope]
+        nodes = self.plan.members[scope]
+        if info.kind != "copy" or info.name != info.call or not 0 < len(nodes) <= 3:
+            return ""
+        return " → ".join(OPS[self.g.nodes[n]["op"]].label(
+            self.g.nodes[n]["args"], input_shapes(self.g, n), self.g.nodes[n]["shape"])
+            for n in nodes)
 
     def _shortcut_title(self, scope: int) -> str:
         """A shortcut says what it does: ``downsample`` where it shrinks the feature map,
