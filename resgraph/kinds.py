@@ -29,9 +29,23 @@ Dash = Literal["solid", "dashed", "dotted"]
 
 @dataclass(frozen=True)
 class Style:
-    """How an edge kind is drawn: colour, line width in points, dash pattern, and
-    whether the edge takes part in ranking the layout (long skips do not). ``label`` is
-    the kind's name in a compact legend (the full legend says :attr:`EdgeKind.legend`)."""
+    """How an edge kind is drawn, so that every kind stays apart in colour, for
+    colour-blind readers, and in greyscale print.
+
+    ``color`` is from a palette whose colours stay apart (CIEDE2000 above 20) under
+    simulated protanopia, deuteranopia and tritanopia (``tests/test_palette.py``).
+    ``width`` is the line width in points, ``dash`` the Graphviz dash and ``lines`` the
+    number of parallel strokes (a double line is two); each kind has its own
+    (``dash``, ``lines``) pair, its pattern in every Graphviz format. ``dasharray`` is the
+    exact SVG ``stroke-dasharray`` for writers that have no parallel strokes (Mermaid),
+    where each kind has its own (``dasharray``, width) pair. ``constraint`` says whether
+    the edge takes part in ranking the layout (long skips do not). ``fill`` is a light
+    tint of ``color`` for a merge symbol of the kind. ``label`` is the kind's name in a
+    compact legend (the full legend says :attr:`EdgeKind.legend`).
+
+    >>> EDGE_KINDS["residual"].style.lines, EDGE_KINDS["skip"].style.dash
+    (2, 'dashed')
+    """
 
     color: str
     width: float
@@ -40,6 +54,9 @@ class Style:
     arrowsize: float = 1.0
     mermaid: str = "-->"
     label: str = ""
+    lines: int = 1
+    dasharray: str = ""
+    fill: str = "#ffffff"
 
 
 @dataclass(frozen=True)
@@ -82,37 +99,50 @@ _RESIDUAL_ARGS = (
 )
 _HIGHWAY_ARGS = (ArgSpec("gate_bias", "float", -2.0),)
 
-SEQ = EdgeKind("seq", True, Style("#495057", 1.0, label="sequence"), "sequence")
+# The palette: black for the sequence, then seven colours found by search near the
+# Okabe-Ito hues so that all eight stay apart under each kind of colour blindness (min
+# CIEDE2000 21.5); tests/test_palette.py measures it. The patterns: solid, dashed and
+# dotted lines, one, two or three strokes wide.
+SEQ = EdgeKind("seq", True, Style("#000000", 1.0, label="sequence"), "sequence")
 CONTROL = EdgeKind("control", False,
-                   Style("#2b8a3e", 0.8, "dotted", arrowsize=0.6, mermaid="-.->", label="control"),
+                   Style("#aba2a6", 1.0, "dotted", arrowsize=0.6, mermaid="-.->",
+                         label="control", dasharray="1 4"),
                    "control: into a gate (T, F), not a signal path")
 
 CONNECTIONS: dict[str, ConnectionKind] = {k.name: k for k in (
     ConnectionKind(
         "residual", _RESIDUAL_ARGS, _RESIDUAL_ARGS, "add", ("add",), "short",
-        EdgeKind("residual", True, Style("#1c6bb0", 2.6, mermaid="==>", label="residual"),
+        EdgeKind("residual", True, Style("#073269", 1.0, mermaid="==>", label="residual",
+                                         lines=2, fill="#dae0e8"),
                  "residual: added back (+)")),
     ConnectionKind(
         "skip", None, (ArgSpec("merge", "word", "concat", ("concat", "add")),), "concat",
         ("concat", "add"), "long",
-        EdgeKind("skip", True, Style("#e8590c", 1.6, "dashed", constraint=False,
-                                     mermaid="-.->", label="long skip"), "long skip")),
+        EdgeKind("skip", True, Style("#582b00", 1.6, "dashed", constraint=False,
+                                     mermaid="-.->", label="long skip", dasharray="6 4",
+                                     fill="#e6dfd9"), "long skip")),
     ConnectionKind(
         "highway", _HIGHWAY_ARGS, _HIGHWAY_ARGS, "highway", ("highway",), "short",
-        EdgeKind("highway", True, Style("#2b8a3e", 2.0, mermaid="==>", label="highway"),
+        EdgeKind("highway", True, Style("#087b5c", 1.2, "dashed", mermaid="==>",
+                                        label="highway", lines=2, dasharray="6 3 2 3",
+                                        fill="#daebe7"),
                  "highway carry: x into the gated sum"),
         single=True),
     ConnectionKind(
         "dense", (ArgSpec("layers", "int", minimum=0),), (), "concat", ("concat",), "short",
-        EdgeKind("dense", True, Style("#7048e8", 1.2, label="dense"), "dense: concatenated (‖)")),
+        EdgeKind("dense", True, Style("#760afe", 1.2, "dotted", label="dense", lines=2,
+                                      dasharray="2 2", fill="#eadaff"),
+                 "dense: concatenated (‖)")),
     ConnectionKind(
         "gate", (), None, "mul", ("mul",), "short",
-        EdgeKind("gate", True, Style("#c2255c", 2.0, mermaid="==>", label="gate"),
+        EdgeKind("gate", True, Style("#f88b2e", 1.0, "dashed", mermaid="==>", label="gate",
+                                     lines=3, dasharray="6 3 2 3 2 3", fill="#feeee0"),
                  "gate: x scaled by F(x) (×); F is a control path")),
     ConnectionKind(
         "parallel", (ArgSpec("merge", "word", "concat", ("concat", "add", "mul")),), None,
         "concat", ("concat", "add", "mul"), "short",
-        EdgeKind("parallel", True, Style("#0c8599", 1.4, mermaid="-->", label="parallel"),
+        EdgeKind("parallel", True, Style("#50a9ff", 0.8, mermaid="-->", label="parallel",
+                                         lines=3, dasharray="14 4", fill="#e5f2ff"),
                  "parallel branches: fan-in (‖, + with merge=add, × with merge=mul)")),
 )}
 """Every connection kind, by name (the order in which legends list them)."""

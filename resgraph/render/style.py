@@ -18,13 +18,10 @@ from __future__ import annotations
 
 import graphviz
 
-from resgraph.kinds import EDGE_KINDS, Dash, Style
+from resgraph.kinds import EDGE_KINDS, Style
 from resgraph.render.html import html_label, html_text
 from resgraph.render.nodes import node_attrs
 from resgraph.render.view import MERGE_TEXT, ViewNode
-
-DASHES: dict[Dash, str] = {"dashed": "6 4", "dotted": "2 3"}
-"""The ``stroke-dasharray`` of each dash pattern but solid."""
 
 LEGEND_MODES = ("none", "compact", "full")
 """How much legend is drawn: none, a compact grid (the default), or every line spelled out."""
@@ -46,6 +43,17 @@ GLYPH_SHORT: dict[str, str] = {
 """What the compact legend says beside each merge symbol."""
 
 
+def stroke_color(style: Style) -> str:
+    """The Graphviz ``color`` of a kind's line: its colour, or for ``lines`` parallel
+    strokes a colour list with an invisible stroke between each two (Graphviz draws a
+    list of colours as parallel lines).
+
+    >>> stroke_color(EDGE_KINDS["residual"].style)
+    '#073269:invis:#073269'
+    """
+    return ":invis:".join([style.color] * style.lines)
+
+
 def edge_style(style: Style) -> dict[str, str]:
     """Graphviz attributes of an edge kind's :class:`~resgraph.kinds.Style`.
 
@@ -53,9 +61,11 @@ def edge_style(style: Style) -> dict[str, str]:
     diagram's default) are Graphviz's defaults, so they are left out.
 
     >>> edge_style(EDGE_KINDS["skip"].style)
-    {'color': '#e8590c', 'penwidth': '1.6', 'style': 'dashed', 'constraint': 'false'}
+    {'color': '#582b00', 'penwidth': '1.6', 'style': 'dashed', 'constraint': 'false'}
+    >>> edge_style(EDGE_KINDS["highway"].style)["color"]
+    '#087b5c:invis:#087b5c'
     """
-    attrs = {"color": style.color, "penwidth": f"{style.width:g}"}
+    attrs = {"color": stroke_color(style), "penwidth": f"{style.width:g}"}
     if style.dash != "solid":
         attrs["style"] = style.dash
     if not style.constraint:
@@ -117,6 +127,9 @@ def add_legend(dot: graphviz.Digraph, kinds: list[str], glyphs: list[str],
         return
     full = mode == "full"
     size = "9" if full else "8"
+    # a sample line long enough to show its pattern: in TB it joins two nodes of one rank,
+    # whose distance minlen sets; in LR it spans a rank, long already
+    flat = "2" if rankdir in ("TB", "BT") else "1"
     lines: list[Entry] = []
     symbols: list[Entry] = []
     with dot.subgraph(name="cluster_legend") as leg:
@@ -130,7 +143,7 @@ def add_legend(dot: graphviz.Digraph, kinds: list[str], glyphs: list[str],
                      **{"class": "legend"})
             _text_node(leg, b, text, edge_kind.legend, size)
             leg.edge(a, b, id=f"legend_{kind}", **{**edge_style(edge_kind.style),
-                                                   "constraint": "true", "minlen": "1",
+                                                   "constraint": "true", "minlen": flat,
                                                    "class": f"legend {kind}"})
             lines.append((a, b))
         for op in ops:
@@ -190,13 +203,25 @@ def _grid(leg: graphviz.Digraph, rows: list[list[Entry]], rankdir: str) -> None:
                     leg.edge(lower, upper, style="invis", **{"class": "legend"})
 
 
+def link_width(style: Style) -> int:
+    """The Mermaid line width of a kind in whole pixels: as wide as its parallel strokes
+    and the gaps between them (1 to 4; Mermaid draws one stroke, and its dash pattern
+    tells the kinds apart).
+
+    >>> link_width(EDGE_KINDS["seq"].style), link_width(EDGE_KINDS["residual"].style)
+    (1, 3)
+    """
+    return min(4, max(1, round(style.width * style.lines + style.lines - 1)))
+
+
 def link_style(style: Style) -> str:
-    """The ``linkStyle`` of an edge kind's style; widths round to whole pixels (at least 1).
+    """The Mermaid ``linkStyle`` of an edge kind's style: colour, width
+    (:func:`link_width`) and the kind's exact ``stroke-dasharray``.
 
     >>> link_style(EDGE_KINDS["skip"].style)
-    'stroke:#e8590c,stroke-width:2px,stroke-dasharray:6 4'
+    'stroke:#582b00,stroke-width:2px,stroke-dasharray:6 4'
     """
-    parts = [f"stroke:{style.color}", f"stroke-width:{max(1, round(style.width))}px"]
-    if style.dash in DASHES:
-        parts.append(f"stroke-dasharray:{DASHES[style.dash]}")
+    parts = [f"stroke:{style.color}", f"stroke-width:{link_width(style)}px"]
+    if style.dasharray:
+        parts.append(f"stroke-dasharray:{style.dasharray}")
     return ",".join(parts)
