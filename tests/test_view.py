@@ -32,10 +32,16 @@ import networkx as nx
 import pytest
 
 import resgraph
+from resgraph.program import load_program
 from resgraph.render import to_svg
 from resgraph.render.mermaid import to_mermaid_text
 from resgraph.render.view import View, build_view
-from tests.test_render import NETWORKS, SVG, load, needs_dot, svg_groups
+from tests.test_render import SVG, load, needs_dot, svg_groups
+
+ROOT = Path(__file__).resolve().parent.parent
+NETWORKS = [(p, n) for p in sorted((ROOT / "examples").glob("*.rg")) if "network " in p.read_text()
+            for n in load_program(p.read_text(), str(p), resgraph.Limits()).networks]
+"""Every network of every example (a family file such as vgg.rg defines several)."""
 
 # ---------------------------------------------------------------- exact counts
 
