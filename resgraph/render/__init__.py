@@ -38,29 +38,51 @@ and crashes on a chain of 40,000 nodes). Every file is written whole or not at a
 
 from __future__ import annotations
 
+import re
 import shutil
 import signal
 import subprocess
-from collections.abc import Callable
-from dataclasses import dataclass, fields
+import sys
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
 from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
-from resgraph.render.dot import to_digraph
+from resgraph.render.dot import FONT, to_digraph
+from resgraph.render.fit import (
+    Candidate,
+    Layout,
+    choose,
+    parse_length,
+    pieces_to_try,
+    run_dot,
+    scale_fonts,
+    tighten,
+)
+from resgraph.render.layout import Arrangement, order, snake, u_shape
 from resgraph.render.mermaid import to_mermaid_text
-from resgraph.render.view import View, build_view
+from resgraph.render.style import LEGEND_MODES
+from resgraph.render.view import View, build_view, shapes_mode
 from resgraph.util import atomic_write, short_count
 
 IMAGE_FORMATS = ("svg", "png", "pdf")
-FORMATS = (*IMAGE_FORMATS, "dot", "mmd")
+FORMATS = (*IMAGE_FORMATS, "dot", "mmd", "tex")
 LARGE_EDGES = 300  # above this many edges, dot gets bounded layout effort
 DOT_TIMEOUT = 120  # seconds; a layout that takes longer is an error, never a hang
 DOT_MEMORY = 4096  # MiB of address space for dot by default (the dot_memory option)
 MAX_DOT_NODES = 10_000  # larger diagrams are refused before dot runs (RG605) ...
 MAX_DOT_EDGES = 20_000
 MAX_DOT_CLUSTERS = 2_000  # ... clusters cost dot most: 4,000 took 32 s and 1.5 GB
+MAX_DOT_SPAN = 40_000
+"""... and so do long edges: the ranks all edges span together (every rank an edge
+crosses is a point dot must place and route). An expanded DenseNet-121 spans 27,756
+and takes dot about 10 s; DenseNet-169 (88,384) and -201 (184,440) took minutes."""
+LAYOUTS = ("auto", "plain")
+"""``auto`` bends the layout where that helps (the U of an encoder–decoder network);
+``plain`` draws one straight chain."""
 
 
 @dataclass(frozen=True)
@@ -69,10 +91,16 @@ class RenderOptions:
 
     collapse: bool | None = None
     depth: int | None = None
-    shapes: bool = False
+    shapes: bool | str | None = None
     params: bool = False
     rankdir: str = "TB"
     dot_memory: int = DOT_MEMORY
+    legend: str = "compact"
+    fit: str | None = None
+    font: float | None = None
+    font_family: str | None = None
+    dpi: int | None = None
+    layout: str = "auto"
 
     @classmethod
     def from_kwargs(cls, options: dict[str, Any]) -> RenderOptions:
@@ -80,6 +108,8 @@ class RenderOptions:
 
         >>> RenderOptions.from_kwargs({"depth": 2}).depth
         2
+        >>> RenderOptions.from_kwargs({"fit": "3.3in"}).font  # --fit alone: text >= 7 pt
+        7.0
         """
         names = [f.name for f in fields(cls)]
         for key in options:
@@ -87,7 +117,8 @@ class RenderOptions:
                 raise ResgraphError("RG603", f"unknown render option '{key}'; the options "
                                     f"are {', '.join(names)}")
         opts = cls(**options)
-        if opts.depth is not None and (not isinstance(opts.depth, int) or opts.depth < 0):
+        if opts.depth is not None and (isinstance(opts.depth, bool)
+                                       or not isinstance(opts.depth, int) or opts.depth < 0):
             raise ResgraphError("RG603", f"render depth must be a whole number >= 0, got "
                                 f"{opts.depth!r}")
         if opts.rankdir not in ("TB", "LR"):
@@ -96,37 +127,152 @@ class RenderOptions:
                 or opts.dot_memory < 64:
             raise ResgraphError("RG603", f"dot's memory limit must be a whole number of MiB "
                                 f">= 64, got {opts.dot_memory!r}")
+        if opts.legend not in LEGEND_MODES:
+            raise ResgraphError("RG603", f"the legend must be one of {', '.join(LEGEND_MODES)}"
+                                f", got {opts.legend!r}")
+        if opts.layout not in LAYOUTS:
+            raise ResgraphError("RG603", f"the layout must be one of {', '.join(LAYOUTS)}, got "
+                                f"{opts.layout!r}")
+        if opts.fit is not None:
+            parse_length(opts.fit)
+        if opts.font is not None and (isinstance(opts.font, bool)
+                                      or not isinstance(opts.font, int | float)
+                                      or not 3 <= opts.font <= 72):
+            raise ResgraphError("RG603", f"the smallest font must be between 3 and 72 pt, got "
+                                f"{opts.font!r}")
+        if opts.dpi is not None and (isinstance(opts.dpi, bool) or not isinstance(opts.dpi, int)
+                                     or not 10 <= opts.dpi <= 2400):
+            raise ResgraphError("RG603", f"the PNG resolution must be a whole number of dots "
+                                f"per inch from 10 to 2,400, got {opts.dpi!r}")
+        if opts.font_family is not None and (not isinstance(opts.font_family, str)
+                                             or not opts.font_family.strip()
+                                             or not opts.font_family.isprintable()):
+            raise ResgraphError("RG603", f"the font family must be a name such as 'Times' or "
+                                f"'Latin Modern Roman', got {opts.font_family!r}")
+        shapes_mode(opts.shapes)
+        if opts.fit is not None and opts.font is None:
+            opts = replace(opts, font=DEFAULT_FIT_FONT)
         return opts
+
+
+DEFAULT_FIT_FONT = 7.0
+"""The smallest text of a ``fit`` figure when no ``font`` is given (points)."""
 
 
 def view_of(arch: Architecture, opts: RenderOptions) -> View:
     """The :class:`~resgraph.render.view.View` that these options draw."""
-    return build_view(arch, collapse=opts.collapse, depth=opts.depth, shapes=opts.shapes,
-                      params=opts.params)
+    return build_view(arch, collapse=opts.collapse, depth=opts.depth,
+                      shapes=shapes_mode(opts.shapes), params=opts.params)
 
 
-def _title(arch: Architecture, view: View) -> str:
-    text = f"{arch.name} · {short_count(arch.num_params)} params"
-    if any(c.repeat > 1 for c in view.clusters.values()) or any(
-            n.repeat > 1 for n in view.nodes.values()):
-        text += " · ×n: n identical blocks in a row, drawn once"
-    return text
+def title(arch: Architecture) -> str:
+    """The diagram's title: the network's name and parameter count.
+
+    >>> import resgraph
+    >>> title(resgraph.load("examples/resnet18.rg"))
+    'resnet18 · 11.7M params'
+    """
+    return f"{arch.name} · {short_count(arch.num_params)} params"
+
+
+def arrangement(view: View, opts: RenderOptions) -> Arrangement | None:
+    """How the view is bent (:mod:`resgraph.render.layout`): the U of an encoder–decoder
+    network unless ``layout="plain"``; otherwise a straight chain (None)."""
+    return u_shape(view) if opts.layout == "auto" else None
+
+
+def _source(arch: Architecture, view: View, opts: RenderOptions,
+            arr: Arrangement | None) -> str:
+    """The DOT text of a view: title, legend, font family and smallest font as asked."""
+    text = to_digraph(view, rankdir=opts.rankdir, title=title(arch), legend=opts.legend,
+                      font=opts.font_family or FONT, arrangement=arr,
+                      legend_first=opts.fit is not None, tight=opts.fit is not None).source
+    if opts.fit is not None:
+        text = tighten(text)
+    return scale_fonts(text, opts.font) if opts.font is not None else text
 
 
 def to_dot(arch: Architecture, **options: Any) -> str:
-    """The Graphviz DOT text of the diagram (no ``dot`` program needed)."""
-    opts = RenderOptions.from_kwargs(options)
-    return _dot_source(arch, view_of(arch, opts), opts)
-
-
-def _dot_source(arch: Architecture, view: View, opts: RenderOptions) -> str:
-    return to_digraph(view, rankdir=opts.rankdir, title=_title(arch, view)).source
+    """The Graphviz DOT text of the diagram (no ``dot`` program needed; ``fit`` needs it)."""
+    return _prepare(arch, RenderOptions.from_kwargs(options)).source
 
 
 def to_mermaid(arch: Architecture, **options: Any) -> str:
     """The Mermaid flowchart of the diagram, with the same collapsing as the picture."""
     opts = RenderOptions.from_kwargs(options)
     return to_mermaid_text(view_of(arch, opts), rankdir=opts.rankdir)
+
+
+@dataclass
+class Drawing:
+    """A diagram ready for ``dot``: the view drawn, its DOT text, how it was laid out
+    (``layout``: plain, u, or snake into N pieces, and for ``fit`` its depth) and the
+    warnings met on the way."""
+
+    view: View
+    source: str
+    layout: str = "plain"
+    warnings: list[str] = field(default_factory=list)
+
+
+def _prepare(arch: Architecture, opts: RenderOptions) -> Drawing:
+    """Choose the view and its arrangement; with ``fit``, search the layouts that fit."""
+    if opts.fit is None:
+        view = view_of(arch, opts)
+        arr = arrangement(view, opts)
+        return Drawing(view, _source(arch, view, opts, arr), arr.kind if arr else "plain")
+    if dot_missing():
+        raise _missing_error(f"a diagram fitted to {opts.fit} (fitting lays it out)")
+    width = parse_length(opts.fit)
+    found: dict[str, tuple[View, str]] = {}
+    refused: list[ResgraphError] = []
+
+    def tries() -> Iterator[Candidate]:
+        depths: list[int | None] = [opts.depth]
+        deepest = opts.depth if opts.depth is not None else 3
+        depths += [d for d in (2, 1, 0) if d < deepest]
+        for depth in depths:
+            view = view_of(arch, replace(opts, depth=depth))
+            try:
+                check_drawable(view, opts)
+            except ResgraphError as exc:  # too large at this depth: try less deep ones
+                refused.append(exc)
+                continue
+            arr = arrangement(view, opts)
+            kind = arr.kind if arr else "plain"
+            where = "" if depth == opts.depth else f", --depth {depth}"
+            first = _candidate(arch, view, opts, arr, f"{kind}{where}")
+            found[first.what] = (view, kind + where)
+            yield first
+            if arr is not None:
+                continue
+            axis = 1 if opts.rankdir == "TB" else 0
+            along = {n: -p[axis] / 72 if axis else p[axis] / 72
+                     for n, p in first.layout.centres.items()}
+            for pieces in pieces_to_try(first.layout, width, opts.rankdir):
+                bent = snake(view, pieces, along)
+                if bent.kind != "snake":
+                    break
+                what = f"snake of {pieces} {'columns' if axis else 'rows'}{where}"
+                cand = _candidate(arch, view, opts, bent, what)
+                found[what] = (view, what)
+                yield cand
+
+    try:
+        best = choose(tries(), width)
+    except ResgraphError as exc:
+        if not found and refused:
+            raise refused[-1] from None
+        raise exc from None
+    view, how = found[best.what]
+    return Drawing(view, best.source, how)
+
+
+def _candidate(arch: Architecture, view: View, opts: RenderOptions, arr: Arrangement | None,
+               what: str) -> Candidate:
+    source = _source(arch, view, opts, arr)
+    return Candidate(what, source, Layout.parse(_run(source, "plain", view, opts)[0]
+                                                .decode("utf-8", "replace")))
 
 
 def dot_missing() -> bool:
@@ -176,6 +322,24 @@ dot can lay out (at most 10,000 nodes, 20,000 edges and 2,000 boxes); draw it co
                             f"{clusters:,} boxes around blocks, more than dot can lay out (at "
                             f"most {MAX_DOT_NODES:,} nodes, {MAX_DOT_EDGES:,} edges and "
                             f"{MAX_DOT_CLUSTERS:,} boxes); {smaller(view, opts)}")
+    spans = span(view)
+    if spans > MAX_DOT_SPAN:
+        raise ResgraphError("RG605", f"the diagram's {edges:,} edges cross {spans:,} ranks in "
+                            f"all (long edges, such as a dense block's, cross every layer "
+                            f"between their ends), more than dot lays out in a minute (at most "
+                            f"{MAX_DOT_SPAN:,}); {smaller(view, opts)}")
+
+
+def span(view: View) -> int:
+    """How many ranks the view's edges cross in all (by topological place), the measure
+    of how long dot takes to place and route them.
+
+    >>> import resgraph
+    >>> span(view_of(resgraph.load("examples/resnet18.rg"), RenderOptions(collapse=True)))
+    42
+    """
+    place = order(view)
+    return sum(abs(place[e.dst] - place[e.src]) for e in view.edges)
 
 
 def _memory_limit(mib: int) -> Callable[[], None] | None:
@@ -224,19 +388,38 @@ def dot_failure(returncode: int, stderr: bytes) -> str:
     return f"the 'dot' program failed: {text}"
 
 
-def _image(arch: Architecture, view: View, opts: RenderOptions, fmt: str) -> bytes:
-    check_drawable(view, opts)
-    if dot_missing():
-        raise _missing_error(fmt)
-    digraph = to_digraph(view, rankdir=opts.rankdir, title=_title(arch, view))
+SCALED = re.compile(rb"[Ss]caling by ([0-9.]+)")
+
+
+def scaling_warnings(stderr: bytes, fmt: str) -> list[str]:
+    """The warnings to show for ``dot``'s messages: each time it scaled the drawing down.
+
+    >>> scaling_warnings(b"Warning: Graph is too large for cairo-renderer bitmaps. "
+    ...                  b"Scaling by 0.163 to fit\\n", "png")  # doctest: +ELLIPSIS
+    ['dot scaled the png down to 0.163 of its size (too large for a bitmap): ...']
+    >>> scaling_warnings(b"", "svg")
+    []
+    """
+    found = []
+    for match in SCALED.finditer(stderr):
+        factor = float(match.group(1))
+        if factor < 1:
+            found.append(f"dot scaled the {fmt} down to {factor:g} of its size (too large for "
+                         f"a bitmap): its text is {factor:.0%} of the size asked for; draw it "
+                         f"collapsed or less deep, write .svg or .pdf, or lower --dpi")
+    return found
+
+
+def _run(source: str, fmt: str, view: View, opts: RenderOptions) -> tuple[bytes, bytes]:
+    """Run ``dot -T<fmt>`` under the time and memory limits; its output and messages."""
     if len(view.edges) > LARGE_EDGES:
         # Bound dot's crossing minimisation and network simplex: without this an expanded
         # DenseNet-121 (~1,000 edges) takes minutes; with it, seconds.
-        digraph.graph_attr.update(mclimit="0.1", nslimit="1", nslimit1="1")
+        source = source.replace("\tgraph [", "\tgraph [mclimit=0.1 nslimit=1 nslimit1=1 ", 1)
+    if fmt == "png" and opts.dpi is not None:
+        source = source.replace("\tgraph [", f"\tgraph [dpi={opts.dpi} ", 1)
     try:
-        done = subprocess.run(["dot", f"-T{fmt}"], input=digraph.source.encode("utf-8"),
-                              capture_output=True, timeout=DOT_TIMEOUT,
-                              preexec_fn=_memory_limit(opts.dot_memory))
+        done = run_dot(source, fmt, DOT_TIMEOUT, _memory_limit(opts.dot_memory))
     except subprocess.TimeoutExpired:
         raise ResgraphError("RG604", f"the 'dot' program did not finish laying out "
                             f"{len(view.nodes):,} nodes within {DOT_TIMEOUT} s; "
@@ -247,13 +430,33 @@ def _image(arch: Architecture, view: View, opts: RenderOptions, fmt: str) -> byt
             message += (f" (dot may use {opts.dot_memory:,} MiB: raise it with --dot-memory, "
                         f"or {smaller(view, opts)})")
         raise ResgraphError("RG604", message)
-    return done.stdout
+    return done.stdout, done.stderr
+
+
+def _image(drawing: Drawing, opts: RenderOptions, fmt: str) -> bytes:
+    """Lay the drawing out as ``fmt`` (``tex``: TikZ from dot's JSON layout); scaling
+    warnings go into ``drawing.warnings``."""
+    check_drawable(drawing.view, opts)
+    if dot_missing():
+        raise _missing_error(fmt)
+    if fmt == "tex":
+        from resgraph.render.tikz import tikz_from_layout
+
+        layout, _ = _run(drawing.source, "json", drawing.view, opts)
+        return tikz_from_layout(layout.decode("utf-8"), font=opts.font_family).encode("utf-8")
+    data, stderr = _run(drawing.source, fmt, drawing.view, opts)
+    drawing.warnings += scaling_warnings(stderr, fmt)
+    return data
 
 
 def to_image(arch: Architecture, fmt: str, **options: Any) -> bytes:
     """The diagram as ``svg``, ``png`` or ``pdf`` bytes, laid out by ``dot``."""
     opts = RenderOptions.from_kwargs(options)
-    return _image(arch, view_of(arch, opts), opts, fmt)
+    drawing = _prepare(arch, opts)
+    data = _image(drawing, opts, fmt)
+    for text in drawing.warnings:
+        warnings.warn(text, RenderWarning, stacklevel=2)
+    return data
 
 
 def to_svg(arch: Architecture, **options: Any) -> str:
@@ -274,33 +477,42 @@ def output_format(path: str) -> str:
     return fmt
 
 
+class RenderWarning(UserWarning):
+    """A diagram was written, but not quite as asked (``dot`` scaled it down)."""
+
+
 def render(arch: Architecture, path: str, **options: Any) -> str:
     """Write the diagram to ``path`` (format from the extension); return ``path``.
 
     Without the ``dot`` program an image format writes the ``.dot`` beside ``path``
     (``net.svg`` → ``net.dot``) and raises ``RG601`` saying how to install Graphviz.
+    A drawing that ``dot`` scaled down is written, with a :class:`RenderWarning`.
     """
-    write(arch, path, RenderOptions.from_kwargs(options))
+    drawing = write(arch, path, RenderOptions.from_kwargs(options))
+    for text in drawing.warnings:
+        warnings.warn(text, RenderWarning, stacklevel=2)
     return path
 
 
-def write(arch: Architecture, path: str, opts: RenderOptions) -> View:
-    """Write the diagram to ``path``; return the view that was drawn."""
+def write(arch: Architecture, path: str, opts: RenderOptions) -> Drawing:
+    """Write the diagram to ``path``; return what was drawn (view, layout, warnings)."""
     fmt = output_format(path)
-    view = view_of(arch, opts)
     target = Path(path)
     if fmt == "mmd":
+        view = view_of(arch, opts)
         _save(target, to_mermaid_text(view, rankdir=opts.rankdir).encode("utf-8"))
-    elif fmt == "dot":
-        _save(target, _dot_source(arch, view, opts).encode("utf-8"))
-    else:
-        check_drawable(view, opts)
-        if dot_missing():
-            fallback = target.with_suffix(".dot")
-            _save(fallback, _dot_source(arch, view, opts).encode("utf-8"))
-            raise _missing_error(path, str(fallback))
-        _save(target, _image(arch, view, opts, fmt))
-    return view
+        return Drawing(view, "")
+    drawing = _prepare(arch, opts)
+    if fmt == "dot":
+        _save(target, drawing.source.encode("utf-8"))
+        return drawing
+    check_drawable(drawing.view, opts)
+    if dot_missing():
+        fallback = target.with_suffix(".dot")
+        _save(fallback, drawing.source.encode("utf-8"))
+        raise _missing_error(path, str(fallback))
+    _save(target, _image(drawing, opts, fmt))
+    return drawing
 
 
 def _save(target: Path, data: bytes) -> None:
@@ -312,22 +524,24 @@ def _save(target: Path, data: bytes) -> None:
                             f"{exc.strerror or exc}") from None
 
 
-def cli_main(arch: Architecture, *, output: str, collapse: bool | None = None,
-             depth: int | None = None, shapes: bool = False, params: bool = False,
-             rankdir: str = "TB", dot_memory: int = DOT_MEMORY) -> int:
-    """``resgraph render``: write the diagram to ``output``, print what was drawn, return 0.
+def cli_main(arch: Architecture, *, output: str, **options: Any) -> int:
+    """``resgraph render``: write the diagram to ``output``, print what was drawn (and any
+    warning, on stderr), return 0. ``options`` are :class:`RenderOptions`' fields.
 
     >>> import os, tempfile, resgraph
     >>> out = os.path.join(tempfile.mkdtemp(), "r18.mmd")
     >>> cli_main(resgraph.load("examples/resnet18.rg"), output=out, collapse=True, depth=0)
     ... # doctest: +ELLIPSIS
-    wrote .../r18.mmd: 12 nodes, 11 edges (collapsed)
+    wrote .../r18.mmd: 12 nodes, ... edges (collapsed)
     0
     """
-    opts = RenderOptions.from_kwargs({"collapse": collapse, "depth": depth, "shapes": shapes,
-                                      "params": params, "rankdir": rankdir,
-                                      "dot_memory": dot_memory})
-    view = write(arch, output, opts)
+    opts = RenderOptions.from_kwargs(options)
+    drawing = write(arch, output, opts)
+    view = drawing.view
     how = "collapsed" if view.collapsed else "expanded"
+    if drawing.layout != "plain":
+        how += f", {drawing.layout}"
     print(f"wrote {output}: {len(view.nodes)} nodes, {len(view.edges)} edges ({how})")
+    for text in drawing.warnings:
+        print(f"warning: {text}", file=sys.stderr)
     return 0

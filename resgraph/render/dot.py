@@ -4,24 +4,48 @@ Edges take their kind's line from :mod:`resgraph.render.style`, which also draws
 legend. Merges are small circles (``+`` add, ``‖`` concat, gated sum). All text goes
 through HTML-like labels, escaped by :func:`~resgraph.render.html.html_text`.
 
+Three rules keep the geometry clean:
+
+* **Cluster titles are nodes.** ``dot`` routes edges through cluster labels as if
+  they were not there, so each cluster's title is a plain-text node (id ``t_<cluster>``,
+  class ``title``) held on the rank of the cluster's first node, beside it (left in
+  ``TB``, above in ``LR``); edges are routed around nodes, so none crosses a title.
+* **Skip arcs have their own lane.** A skip around a collapsed box (a self-edge of the
+  view) leaves the box's entry side and comes back at its exit side, as an arc beside
+  it, never through it.
+* **Bent layouts.** A :class:`~resgraph.render.layout.Arrangement` (the U of an
+  encoder–decoder network, the snake of a long chain) reverses edges, holds nodes on
+  one rank and draws turns flat.
+
 >>> import resgraph
 >>> from resgraph.render.view import build_view
 >>> dot = to_dot_source(build_view(resgraph.load("examples/resnet18.rg")))
->>> dot.startswith("digraph resnet18 {"), 'id=legend_residual' in dot
-(True, True)
+>>> dot.startswith("digraph resnet18 {"), 'id=legend_residual' in dot, "t_c2" in dot
+(True, True, True)
 """
 
 from __future__ import annotations
+
+import re
+from collections import defaultdict
 
 import graphviz
 
 from resgraph.kinds import EDGE_KINDS
 from resgraph.render.html import html_label
+from resgraph.render.layout import Arrangement, order
 from resgraph.render.nodes import cluster_attrs, node_attrs
 from resgraph.render.style import GLYPH_TEXT, add_legend, edge_style
 from resgraph.render.view import View, ViewEdge
 
 FONT = "Helvetica,Arial,sans-serif"
+LEGEND_NODE = re.compile(r"^\t+(legend_\w+) \[", re.MULTILINE)
+"""The legend's nodes in the DOT text that :func:`~resgraph.render.style.add_legend` adds."""
+ARC_PORTS = {("TB", False): ("n", "s"), ("TB", True): ("s", "n"),
+             ("LR", False): ("w", "e"), ("LR", True): ("e", "w")}
+"""The ports of a skip arc around a box, by rank direction and whether its piece of the
+chain runs backwards: it leaves where the box's input comes in and returns where its
+output leaves; ``dot`` draws such a self-edge as an arc on one side of the box."""
 
 
 def edge_attrs(edge: ViewEdge) -> dict[str, str]:
@@ -32,16 +56,27 @@ def edge_attrs(edge: ViewEdge) -> dict[str, str]:
     return attrs
 
 
-def to_digraph(view: View, *, rankdir: str = "TB", title: str = "") -> graphviz.Digraph:
-    """The :class:`graphviz.Digraph` of a view (nothing is run; see :func:`to_dot_source`)."""
+def to_digraph(view: View, *, rankdir: str = "TB", title: str = "", legend: str = "compact",
+               font: str = FONT, arrangement: Arrangement | None = None,
+               legend_first: bool = False, tight: bool = False) -> graphviz.Digraph:
+    """The :class:`graphviz.Digraph` of a view (nothing is run; see :func:`to_dot_source`).
+
+    ``legend`` is ``none``, ``compact`` or ``full`` (:func:`~resgraph.render.style.add_legend`),
+    ``font`` the font family of every text. ``legend_first`` ranks the legend before the
+    inputs (above the figure in ``TB``), so that it adds no width to a narrow figure;
+    ``tight`` packs ranks and nodes closer (for figures fitted to a page).
+    """
+    arr = arrangement or Arrangement()
     dot = graphviz.Digraph(view.name, graph_attr={
-        "rankdir": rankdir, "newrank": "true", "nodesep": "0.25", "ranksep": "0.3",
-        "fontname": FONT, "fontsize": "12", "labelloc": "t",
+        "rankdir": rankdir, "newrank": "true", "nodesep": "0.15" if tight else "0.25",
+        "ranksep": "0.12" if tight else "0.3",
+        "fontname": font, "fontsize": "12", "labelloc": "t",
         "label": html_label([title], bold=True) if title else "",
         "tooltip": view.name},
-        node_attr={"fontname": FONT, "fontsize": "10"},
-        edge_attr={"fontname": FONT, "arrowsize": "0.7"})
+        node_attr={"fontname": font, "fontsize": "10"},
+        edge_attr={"fontname": font, "fontsize": "8", "arrowsize": "0.7"})
     by_cluster, children = view.tree()
+    tops = _cluster_tops(view, arr)
 
     def fill(graph: graphviz.Digraph, cid: str | None) -> None:
         for node in by_cluster[cid]:
@@ -50,18 +85,92 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "") -> graphviz.
             # a subgraph of its own, added when full: graphviz's ``with graph.subgraph()``
             # copies the parent's body each time, quadratic in the number of clusters
             sub = graphviz.Digraph(f"cluster_{cluster.id}")
-            sub.attr(**cluster_attrs(cluster))
+            attrs = cluster_attrs(cluster)
+            label = attrs.pop("label", "")
+            sub.attr(**attrs, label="")
+            if label and cluster.id in tops:
+                _title_node(sub, cluster.id, label, attrs.get("fontsize", "10"))
             fill(sub, cluster.id)
             graph.subgraph(sub)
 
     fill(dot, None)
-    for edge in view.edges:
-        dot.edge(edge.src, edge.dst, **edge_attrs(edge))
+    titled = [[f"t_{cid}", top] for cid, top in tops.items()]
+    for group in arr.same_rank + titled:
+        with dot.subgraph() as same:
+            same.attr(rank="same")
+            for node in group:
+                same.node(node)
+    for chain in _title_chains(view, tops):
+        for a, b in zip(chain, chain[1:]):
+            dot.edge(a, b, style="invis", **{"class": "title"})
+    for i, edge in enumerate(view.edges):
+        attrs = edge_attrs(edge)
+        if edge.src == edge.dst:
+            tail, head = ARC_PORTS[rankdir, edge.src in arr.backward]
+            dot.edge(edge.src, edge.dst, tailport=tail, headport=head, dir="none", **attrs)
+        elif i in arr.reversed:
+            dot.edge(edge.dst, edge.src, dir="back", **attrs)
+        else:  # a turn joins two nodes of one rank: a flat edge puts its tail first
+            dot.edge(edge.src, edge.dst, **attrs)
     glyphs = {n.op for n in view.nodes.values() if n.role in ("merge", "gate")}
-    add_legend(dot, view.kinds(), [t for op, t in GLYPH_TEXT.items() if op in glyphs], rankdir)
+    before = len(dot.body)
+    add_legend(dot, view.kinds(), [op for op in GLYPH_TEXT if op in glyphs], rankdir,
+               mode=legend)
+    if legend_first:
+        added = "".join(dot.body[before:])
+        keys = sorted(set(LEGEND_NODE.findall(added)))
+        inputs = [n.id for n in view.nodes.values() if n.role == "input"]
+        for key in keys:
+            for node in inputs:
+                dot.edge(key, node, style="invis", **{"class": "legend"})
     return dot
 
 
-def to_dot_source(view: View, *, rankdir: str = "TB", title: str = "") -> str:
+def _title_node(graph: graphviz.Digraph, cid: str, label: str, size: str) -> None:
+    """A cluster's title as a node inside it: a box with an invisible outline, which the
+    SVG keeps (so that the title's extent can be measured)."""
+    graph.node(f"t_{cid}", label=label, shape="box", color="transparent", fontsize=size,
+               margin="0.02,0.01", height="0.1", width="0.1", **{"class": "title"})
+
+
+def _cluster_tops(view: View, arr: Arrangement) -> dict[str, str]:
+    """For each cluster, the node its title sits beside: its first node along the flow
+    (in a piece that runs backwards, its last)."""
+    place = order(view)
+    members: dict[str, list[str]] = defaultdict(list)
+    for node in view.nodes.values():
+        cid = node.cluster
+        while cid is not None:
+            members[cid].append(node.id)
+            cid = view.clusters[cid].parent
+    tops = {}
+    for cid, nodes in members.items():
+        forward = [n for n in nodes if n not in arr.backward]
+        if forward:
+            tops[cid] = min(forward, key=place.__getitem__)
+        else:
+            tops[cid] = max(nodes, key=place.__getitem__)
+    return tops
+
+
+def _title_chains(view: View, tops: dict[str, str]) -> list[list[str]]:
+    """Invisible flat edges that put titles before (left of, in ``LR`` above) the node they
+    sit beside, outer titles before inner ones."""
+    by_top: dict[str, list[str]] = defaultdict(list)
+    for cid, top in tops.items():
+        by_top[top].append(cid)
+
+    def depth(cid: str) -> int:
+        parent, d = view.clusters[cid].parent, 0
+        while parent is not None:
+            parent, d = view.clusters[parent].parent, d + 1
+        return d
+
+    return [[f"t_{c}" for c in sorted(cids, key=depth)] + [top] for top, cids in by_top.items()]
+
+
+def to_dot_source(view: View, *, rankdir: str = "TB", title: str = "",
+                  legend: str = "compact", arrangement: Arrangement | None = None) -> str:
     """The DOT text of a view."""
-    return to_digraph(view, rankdir=rankdir, title=title).source
+    return to_digraph(view, rankdir=rankdir, title=title, legend=legend,
+                      arrangement=arrangement).source
