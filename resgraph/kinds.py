@@ -120,7 +120,8 @@ CONNECTIONS: dict[str, ConnectionKind] = {k.name: k for k in (
         ("concat", "add"), "long",
         EdgeKind("skip", True, Style("#582b00", 1.6, "dashed", constraint=False,
                                      mermaid="-.->", label="long skip", dasharray="6 4",
-                                     fill="#e6dfd9"), "long skip")),
+                                     fill="#e6dfd9"),
+                 "long skip: to a later level (‖, or + with merge=add)")),
     ConnectionKind(
         "highway", _HIGHWAY_ARGS, _HIGHWAY_ARGS, "highway", ("highway",), "short",
         EdgeKind("highway", True, Style("#087b5c", 1.2, "dashed", mermaid="==>",
