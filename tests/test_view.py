@@ -16,6 +16,7 @@ Counts for ResNet-18 (examples/resnet18.rg), worked out by hand from the file:
   inside it; into layer2.0 2 (conv1, projection) and 8 inside it (6 chain, conv → bn,
   bn → add); relu → first box 1, 4 between the boxes, 1 into gap, 2 in the head; and
   5 residual arcs (an edge from each box to itself): 4+2+6+2+8+1+4+1+2+5 = 35.
+  Collapsing is the default here, since it draws fewer than two thirds of the nodes.
 - ``depth=0``: stem (5) + 4 layer boxes + head (3) = 12 nodes in a chain (11 edges),
   and each box keeps its residual as an arc: 15 edges.
 - ``depth=1``: stem, 8 block boxes, head: 16 nodes, 15 chain edges + 8 arcs = 23;
@@ -47,7 +48,7 @@ NETWORKS = [(p, n) for p in sorted((ROOT / "examples").glob("*.rg")) if "network
 
 
 @pytest.mark.parametrize(("collapse", "depth", "nodes", "edges"), [
-    (False, None, 70, 77), (True, None, 29, 35), (None, None, 70, 77),
+    (False, None, 70, 77), (True, None, 29, 35), (None, None, 29, 35),
     (True, 0, 12, 15), (False, 1, 16, 23), (True, 1, 15, 21), (False, 2, 67, 74)])
 def test_resnet18_counts(collapse: bool | None, depth: int | None, nodes: int,
                          edges: int) -> None:
@@ -147,8 +148,12 @@ def test_projection_or_downsample() -> None:
                       "110 × preact_bottleneck(16)", "layer2", "layer3"]
 
 
-def test_default_collapses_large_networks() -> None:
-    assert not build_view(load("resnet18")).collapsed
+def test_default_collapses_where_it_shortens() -> None:
+    """Issue 15 "defaults that serve": collapsed by default when that draws at most two
+    thirds of the nodes (ResNet-18: 29 of 70), or the network has over 150 nodes."""
+    assert build_view(load("resnet18")).collapsed
+    assert not build_view(load("unet")).collapsed  # 33 of 42 nodes: drawn whole
+    assert not build_view(load("all_kinds")).collapsed  # 37 of 48
     view = build_view(load("resnet152"))
     assert view.collapsed and len(view.nodes) == 36
     assert len(build_view(load("resnet152"), collapse=False).nodes) == 516
@@ -171,10 +176,10 @@ def test_shapes_only_where_they_change() -> None:
     """Issue 15 item 10: one label per shape change (a conv and its projection make one)."""
     changes = ["3×224×224", "64×112×112", "64×56×56", "128×28×28", "256×14×14", "512×7×7",
                "512×1×1", "512"]
-    view = build_view(load("resnet18"), shapes=True)
+    view = build_view(load("resnet18"), collapse=False, shapes=True)
     assert [e.shape for e in view.edges if e.shape] == changes
-    assert build_view(load("resnet18"), shapes="changes").edges == view.edges
-    every = build_view(load("resnet18"), shapes="all").edges
+    assert build_view(load("resnet18"), collapse=False, shapes="changes").edges == view.edges
+    every = build_view(load("resnet18"), collapse=False, shapes="all").edges
     assert all(e.shape for e in every) and len(every) == 77
     view = build_view(load("resnet18"), collapse=True, depth=0, shapes=True)
     assert [e.shape for e in view.edges if e.shape] == changes
