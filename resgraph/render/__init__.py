@@ -61,8 +61,9 @@ from resgraph.render.fit import (
     run_dot,
     scale_fonts,
     tighten,
+    wrap_titles,
 )
-from resgraph.render.layout import Arrangement, order, snake, u_shape
+from resgraph.render.layout import Arrangement, order, snake, u_shape, unwrap
 from resgraph.render.mermaid import to_mermaid_text
 from resgraph.render.style import LEGEND_MODES
 from resgraph.render.view import View, build_view, shapes_mode
@@ -188,7 +189,7 @@ def _source(arch: Architecture, view: View, opts: RenderOptions,
                       font=opts.font_family or FONT, arrangement=arr,
                       legend_first=opts.fit is not None, tight=opts.fit is not None).source
     if opts.fit is not None:
-        text = tighten(text)
+        text = wrap_titles(tighten(text))
     return scale_fonts(text, opts.font) if opts.font is not None else text
 
 
@@ -249,13 +250,14 @@ def _prepare(arch: Architecture, opts: RenderOptions) -> Drawing:
             axis = 1 if opts.rankdir == "TB" else 0
             along = {n: -p[axis] / 72 if axis else p[axis] / 72
                      for n, p in first.layout.centres.items()}
+            flat = unwrap(view)
             for pieces in pieces_to_try(first.layout, width, opts.rankdir):
-                bent = snake(view, pieces, along)
+                bent = snake(flat, pieces, along)
                 if bent.kind != "snake":
                     break
                 what = f"snake of {pieces} {'columns' if axis else 'rows'}{where}"
-                cand = _candidate(arch, view, opts, bent, what)
-                found[what] = (view, what)
+                cand = _candidate(arch, flat, opts, bent, what)
+                found[what] = (flat, what)
                 yield cand
 
     try:

@@ -32,6 +32,7 @@ from collections import defaultdict
 import graphviz
 
 from resgraph.kinds import EDGE_KINDS
+from resgraph.render.fit import wrap_titles
 from resgraph.render.html import html_label
 from resgraph.render.layout import Arrangement, order
 from resgraph.render.nodes import cluster_attrs, node_attrs
@@ -129,8 +130,9 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "", legend: str 
 def _title_node(graph: graphviz.Digraph, cid: str, label: str, size: str) -> None:
     """A cluster's title as a node inside it: a box with an invisible outline, which the
     SVG keeps (so that the title's extent can be measured)."""
-    graph.node(f"t_{cid}", label=label, shape="box", color="transparent", fontsize=size,
-               margin="0.02,0.01", height="0.1", width="0.1", **{"class": "title"})
+    graph.node(f"t_{cid}", label=wrap_titles(label, br='<BR ALIGN="LEFT"/>'), shape="box",
+               color="transparent", fontsize=size, margin="0.02,0.01", height="0.1",
+               width="0.1", **{"class": "title"})
 
 
 def _cluster_tops(view: View, arr: Arrangement) -> dict[str, str]:

@@ -76,6 +76,43 @@ def scale_fonts(source: str, smallest: float) -> str:
     return FONT_SIZE.sub(scaled, source)
 
 
+BOLD = re.compile(r"<B>([^<]*)</B>")
+WRAP = 28
+"""Bold titles longer than this many characters are wrapped (:func:`wrap_titles`)."""
+
+
+def wrap(text: str, limit: int = WRAP) -> list[str]:
+    """``text`` in lines of at most ``limit`` characters where it can be, broken after a
+    colon, comma or opening parenthesis.
+
+    >>> wrap("inception4e: inception(256, 160, 320, 32, 128, 128)")
+    ['inception4e: inception(256,', '160, 320, 32, 128, 128)']
+    """
+    lines: list[str] = []
+    for word in re.split(r"(?<=[:,]) ", text):
+        if lines and len(lines[-1]) + 1 + len(word) <= limit:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    return lines
+
+
+def wrap_titles(source: str, limit: int = WRAP, br: str = "<BR/>") -> str:
+    """``source`` with every bold title longer than ``limit`` characters wrapped.
+
+    >>> wrap_titles("<<B>features: densenet_features(6, 12, 24, 16, growth=32)</B>>")
+    '<<B>features:<BR/>densenet_features(6, 12, 24,<BR/>16, growth=32)</B>>'
+    """
+
+    def wrapped(match: re.Match[str]) -> str:
+        text = match.group(1)
+        if len(text) <= limit:
+            return match.group(0)
+        return "<B>" + br.join(wrap(text, limit)) + "</B>"
+
+    return BOLD.sub(wrapped, source)
+
+
 SPACING = re.compile(r'(?<=[\s\[,])(height|margin)=("?)([\d.]+(?:,[\d.]+)?)\2(?=[\s\],])')
 """Node heights and margins (a cluster's margin, one number in points, is left alone)."""
 

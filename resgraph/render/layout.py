@@ -24,8 +24,9 @@ on one *rank*, and *turn* edges that join two such nodes side by side.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
@@ -192,6 +193,38 @@ def split(chain: Sequence[Unit], allowed: Sequence[int], pieces: int) -> list[in
         best = min(options, key=lambda c: abs(ends[c] - target))
         chosen.append(best)
     return chosen
+
+
+def unwrap(view: View, share: float = 0.5) -> View:
+    """A copy of ``view`` without the top-level clusters that hold more than ``share`` of
+    its nodes (a ``features`` block around a whole network), their contents lifted a
+    level, so that a snake can cut between the stages inside them.
+
+    >>> import resgraph
+    >>> from resgraph.render.view import build_view
+    >>> view = build_view(resgraph.load("examples/densenet.rg", network="densenet121"))
+    >>> [c.title[:9] for c in view.clusters.values() if c.parent is None]
+    ['features:']
+    >>> [c.title[:9] for c in unwrap(view).clusters.values() if c.parent is None]
+    ['transitio']
+    """
+    out = View(view.name, dict(view.nodes), list(view.edges), dict(view.clusters),
+               view.collapsed)
+    while True:
+        count: dict[str, int] = defaultdict(int)
+        for nid in out.nodes:
+            count[top_unit(out, nid)] += 1
+        big = [c for c, k in count.items() if c in out.clusters and k > share * len(out.nodes)]
+        if not big:
+            return out
+        wrapper = big[0]
+        del out.clusters[wrapper]
+        for cid, cluster in list(out.clusters.items()):
+            if cluster.parent == wrapper:
+                out.clusters[cid] = replace(cluster, parent=None)
+        for nid, drawn in list(out.nodes.items()):
+            if drawn.cluster == wrapper:
+                out.nodes[nid] = replace(drawn, cluster=None)
 
 
 def snake(view: View, pieces: int, lengths: dict[str, float] | None = None) -> Arrangement:
