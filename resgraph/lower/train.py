@@ -1,21 +1,26 @@
-"""Training a compiled network on a built-in data set: :func:`train`, ``resgraph train``.
+"""Training a compiled network: :func:`train`, ``resgraph train``.
 
-The data set is ``digits``: the 1,797 8×8 handwritten digits that ship inside
-scikit-learn, pixels scaled to [0, 1], split 80/20 (stratified, always the same split).
-A network whose input is ``[1, 8, 8]`` gets images, one whose input is ``[64]`` gets
-flattened vectors. Training uses Adam with a cosine learning-rate decay and
-cross-entropy; each epoch prints the training loss and accuracy and the test accuracy.
-On the CPU, networks that need fewer than ``SMALL_BATCH_MACS`` multiply-accumulates per
-batch train on one thread (their ops are too small to gain from more, and several
-threads slow them down badly on a busy machine); torch's setting is restored afterwards.
+The data come from :func:`resgraph.lower.data.load_data` (the digits, an image folder, an
+``.npz`` file or a CIFAR python folder); the loss is cross-entropy; the optimizer Adam
+(lr 1e-3) or SGD with momentum 0.9 (lr 0.1); the learning rate follows a schedule that
+changes after every step (:mod:`resgraph.lower.schedule`: cosine, step or constant, after
+an optional linear warmup counted in epochs). Each epoch prints the training loss and
+accuracy and the held-out accuracy. On the CPU, networks that need fewer than
+``SMALL_BATCH_MACS`` multiply-accumulates per batch train on one thread (their ops are too
+small to gain from more); torch's setting is restored afterwards.
+
+``out`` writes a run folder (:mod:`resgraph.lower.runs`: config, best and last weights,
+``metrics.jsonl``, a checkpoint); ``resume`` continues one exactly: the shuffling and the
+augmentation of epoch ``e`` are functions of ``(seed, e)``, and the checkpoint holds the
+optimizer, the scheduler and the random generators, so that a resumed run reaches the
+same weights as an uninterrupted one (bitwise on the CPU). ``amp`` runs the forward pass
+under autocast (bf16 on the CPU and on GPUs that support it, else fp16 with a gradient
+scaler); ``compile`` trains ``torch.compile(model)``.
 
 Under ``torchrun --nproc_per_node N`` (``RANK`` / ``WORLD_SIZE`` set) the model is
 wrapped in DistributedDataParallel (gloo on CPU, nccl on CUDA), each process reads its
-share of the data through a DistributedSampler, and rank 0 alone prints.
-
-Every option is checked before anything is built (:func:`check_options`, :func:`pick_device`),
-with a message naming the option; a loss that stops being finite ends the run (RG715) with
-the epoch, the step and a hint, and running out of memory is RG701, located at the network.
+share of the data through a DistributedSampler (``batch_size`` is per process), and rank
+0 alone prints and writes the run folder.
 
 >>> import resgraph
 >>> arch = resgraph.load("examples/highway_mlp.rg")
@@ -26,34 +31,74 @@ True
 
 from __future__ import annotations
 
-import math
+import hashlib
+import json
 import os
 import time
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler, RandomSampler, TensorDataset
+from torch.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
+from resgraph.lower import runs
 from resgraph.lower.build import compile_arch
-from resgraph.lower.data import Data, load_data
-from resgraph.lower.device import resolve_device
+from resgraph.lower.data import augment, load_data
+from resgraph.lower.schedule import DEFAULT_LRS, describe_schedule, lr_factor, make_optimizer
+from resgraph.lower.train_checks import (
+    DEFAULT_LR,
+    MAX_LR,
+    MAX_SEED,
+    TRAIN_DEVICES,
+    _check_loss,
+    _memory_error,
+    _out_of_memory,
+    check_classes,
+    check_more_options,
+    check_network,
+    check_options,
+    pick_device,
+)
 
-#: The largest learning rate accepted: Adam's steps are about ``lr`` in size, so a larger one
-#: only turns the weights into inf (and past float32's range, the step itself fails).
-MAX_LR = 10.0
-#: Seeds go to ``torch.manual_seed`` and the samplers' generators: 0 <= seed < 2**63.
-MAX_SEED = 2**63
-DEFAULT_LR = 1e-3
-#: The device types training runs on (DDP: gloo on the CPU, nccl on CUDA).
-TRAIN_DEVICES = ("cpu", "cuda")
+__all__ = ["DEFAULT_LR", "MAX_LR", "MAX_SEED", "TRAIN_DEVICES", "Options", "accuracy",
+           "check_network", "check_options", "evaluate", "load_digits", "pick_device", "train"]
+
 #: Below this many multiply-accumulates per batch, CPU training runs on one thread.
 SMALL_BATCH_MACS = 500_000_000
+
+
+@dataclass
+class Options:
+    """Every option of a training run, with its default (``config.json``'s ``options``)."""
+
+    epochs: int = 10
+    batch_size: int = 64
+    lr: float | None = None  #: None: the optimizer's default (:data:`DEFAULT_LRS`)
+    seed: int = 0
+    optimizer: str = "adam"
+    weight_decay: float = 0.0
+    schedule: str = "cosine"
+    warmup: float = 0.0  #: epochs
+    amp: bool = False
+    compile: bool = False
+    crop_pad: int = 0
+    flip: bool = False
+
+    @property
+    def learning_rate(self) -> float:
+        return self.lr if self.lr is not None else DEFAULT_LRS.get(self.optimizer, DEFAULT_LR)
+
+    def check(self, max_steps: int | None = None) -> None:
+        check_options(self.epochs, self.batch_size, self.lr, self.seed, max_steps)
+        check_more_options(self.optimizer, self.schedule, self.warmup, self.weight_decay,
+                           self.crop_pad)
 
 
 def load_digits(input_shape: tuple[int, ...]) -> tuple[TensorDataset, TensorDataset]:
@@ -65,46 +110,6 @@ def load_digits(input_shape: tuple[int, ...]) -> tuple[TensorDataset, TensorData
     """
     data = load_data("digits", input_shape)
     return data.train, data.test
-
-
-def check_network(arch: Architecture) -> tuple[int, ...]:
-    """The input shape to feed ``arch``; RG711 unless it has one float input.
-
-    >>> import resgraph
-    >>> check_network(resgraph.load("examples/digits_resnet.rg"))
-    (1, 8, 8)
-    """
-    if len(arch.inputs) != 1:
-        raise ResgraphError("RG711", f"network '{arch.name}' has {len(arch.inputs)} inputs; "
-                            "training on a data set needs exactly one")
-    (name, shape), = arch.inputs.items()
-    nid = arch.graph.graph["inputs"][0]
-    if arch.graph.nodes[nid]["dtype"] != "float":
-        raise ResgraphError("RG711", f"network '{arch.name}' takes {name}{list(shape)} of "
-                            f"{arch.graph.nodes[nid]['dtype']}s; training feeds float images "
-                            "or vectors")
-    return shape
-
-
-def check_classes(arch: Architecture, data: Data) -> None:
-    """RG712 unless ``arch`` has one output of at least ``data.classes`` class scores.
-
-    >>> import resgraph
-    >>> arch = resgraph.loads("network n() { input x[64]\\n x -> linear(5) }")
-    >>> try:
-    ...     check_classes(arch, load_data("digits", (64,)))
-    ... except ResgraphError as err:
-    ...     print(err.message)
-    network 'n' outputs output[5]; digits has 10 classes, so training needs one output of \
-at least 10 class scores, e.g. a last linear(10) (try --set classes=10)
-    """
-    outs = list(arch.outputs.values())
-    if len(outs) != 1 or len(outs[0]) != 1 or outs[0][0] < data.classes:
-        shown = ", ".join(f"{k}{list(v)}" for k, v in arch.outputs.items())
-        raise ResgraphError("RG712", f"network '{arch.name}' outputs {shown}; {data.name} has "
-                            f"{data.classes} classes, so training needs one output of at least "
-                            f"{data.classes} class scores, e.g. a last linear({data.classes}) "
-                            f"(try --set classes={data.classes})")
 
 
 def _batch_macs(arch: Architecture, batch_size: int) -> int:
@@ -122,118 +127,49 @@ def _distributed(device: torch.device) -> tuple[int, int, bool]:
     return dist.get_rank(), dist.get_world_size(), True
 
 
-def check_options(epochs: int, batch_size: int, lr: float | None, seed: int,
-                  max_steps: int | None = None) -> None:
-    """Refuse (RG713, naming the option) a training option out of its range.
-
-    ``--epochs``, ``--batch-size`` (and ``max_steps``) are positive ints; ``--lr`` is a
-    finite number in (0, :data:`MAX_LR`]; ``--seed`` is an int in [0, 2**63).
-
-    >>> check_options(10, 64, 3e-4, 0)
-    >>> try:
-    ...     check_options(10, 64, float("inf"), 0)
-    ... except ResgraphError as err:
-    ...     print(err.code, err.message)
-    RG713 --lr must be a finite number greater than 0 and at most 10, got inf
-    """
-    for option, value in (("--epochs", epochs), ("--batch-size", batch_size),
-                          ("max_steps", max_steps)):
-        if value is None and option == "max_steps":
-            continue
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ResgraphError("RG713", f"{option} must be a positive int, got {value!r}")
-    if lr is not None:
-        if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not math.isfinite(lr) \
-                or not 0 < lr <= MAX_LR:
-            shown = f"{lr:g}" if isinstance(lr, (int, float)) else repr(lr)
-            raise ResgraphError("RG713", "--lr must be a finite number greater than 0 and at "
-                                f"most {MAX_LR:g}, got {shown}")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < MAX_SEED:
-        raise ResgraphError("RG713", f"--seed must be an int from 0 to 2**63 - 1, got {seed!r}")
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def pick_device(device: Any) -> torch.device:
-    """The device to train on: ``None`` picks CUDA when there is one, else the CPU.
-
-    Only ``cpu`` and ``cuda`` (``cuda:N``) train; anything else, a CUDA device that is not
-    there, or a device string torch does not know is refused with a message naming
-    ``--device``.
-
-    >>> pick_device("cpu")
-    device(type='cpu')
-    >>> try:
-    ...     pick_device("mps")
-    ... except ResgraphError as err:
-    ...     print(err.code, err.message)
-    RG713 --device mps: training runs on cpu or cuda
-    """
-    if device is None:
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, TypeError, ValueError):
-        raise ResgraphError("RG702", f"--device {device!r} is not a device; use cpu, cuda or "
-                            "cuda:N") from None
-    if dev.type not in TRAIN_DEVICES:
-        raise ResgraphError("RG713", f"--device {device}: training runs on "
-                            f"{' or '.join(TRAIN_DEVICES)}")
-    if dev.type == "cuda":
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            raise ResgraphError("RG702", f"--device {device}: CUDA is not available here; "
-                                "use --device cpu")
-        if dev.index is not None and dev.index >= count:
-            raise ResgraphError("RG702", f"--device {device}: this machine has {count} CUDA "
-                                f"device{'s' if count != 1 else ''} (cuda:0 to cuda:{count - 1})")
-    dev = resolve_device(dev)
-    if dev.type == "cuda" and dev.index is None and "LOCAL_RANK" in os.environ:
-        dev = torch.device("cuda", int(os.environ["LOCAL_RANK"]))
-    return dev
+def _seed_of(*parts: int) -> int:
+    """A generator seed that is a function of ``parts`` (seed, epoch, batch, rank)."""
+    digest = hashlib.sha256(":".join(map(str, parts)).encode()).digest()
+    return int.from_bytes(digest[:8], "little") % MAX_SEED
 
 
-def _out_of_memory(exc: BaseException) -> bool:
-    """True for the ways torch and Python report an allocation that failed."""
-    if isinstance(exc, (MemoryError, torch.cuda.OutOfMemoryError)):
-        return True
-    text = str(exc)
-    return isinstance(exc, RuntimeError) and ("can't allocate memory" in text
-                                              or "out of memory" in text)
-
-
-def _memory_error(arch: Architecture, during: str, batch_size: int) -> ResgraphError:
-    root = arch.scopes.get(0)
-    return ResgraphError("RG701", f"out of memory {during} network '{arch.name}' "
-                         f"({arch.num_params:,} parameters, batch {batch_size}); lower "
-                         "--batch-size, train a smaller network, or free memory",
-                         root.span if root is not None else None)
-
-
-def _check_loss(value: float, world: int, device: torch.device, epoch: int, batch: int,
-                step: int, lr: float) -> None:
-    """Stop (RG715) at the first batch whose loss is not finite, before it updates the weights.
-
-    Under DDP the ranks agree first (one number each, summed: the sum of cross-entropy
-    losses is finite exactly when every rank's is), so that all of them stop together.
-
-    >>> _check_loss(2.3, 1, torch.device("cpu"), 1, 1, 1, 1e-3)
-    >>> try:
-    ...     _check_loss(float("nan"), 1, torch.device("cpu"), 2, 3, 26, 5.0)
-    ... except ResgraphError as err:
-    ...     print(err.message)
-    the loss is nan in epoch 2, step 26 (batch 3 of the epoch): training diverged; lower \
---lr (it is 5, the default is 0.001)
-    """
-    if world > 1:
-        total = torch.tensor([value], dtype=torch.float64, device=device)
-        dist.all_reduce(total)
-        value = float(total)
-    if not math.isfinite(value):
-        raise ResgraphError("RG715", f"the loss is {value} in epoch {epoch}, step {step} "
-                            f"(batch {batch} of the epoch): training diverged; lower --lr "
-                            f"(it is {lr:g}, the default is {DEFAULT_LR:g})")
+def _amp_dtype(amp: bool, device: torch.device) -> torch.dtype | None:
+    if not amp:
+        return None
+    if device.type == "cpu" or torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float16
 
 
 @torch.no_grad()
+def evaluate(model: nn.Module, data: TensorDataset, device: torch.device,
+             batch_size: int = 512, amp: torch.dtype | None = None) -> tuple[float, float]:
+    """(mean cross-entropy, accuracy) of ``model`` on ``data``, in eval mode.
+
+    >>> import resgraph
+    >>> m = resgraph.load("examples/highway_mlp.rg").compile()
+    >>> loss, acc = evaluate(m, load_digits((64,))[1], torch.device("cpu"))
+    >>> loss > 0 and 0.0 <= acc <= 1.0
+    True
+    """
+    was_training = model.training
+    model.eval()
+    loss, correct = 0.0, 0
+    x_all, y_all = data.tensors
+    for i in range(0, len(y_all), batch_size):
+        x, y = x_all[i:i + batch_size].to(device), y_all[i:i + batch_size].to(device)
+        with torch.autocast(device.type, dtype=amp or torch.bfloat16, enabled=amp is not None):
+            logits = model(x)
+        loss += float(F.cross_entropy(logits.float(), y, reduction="sum"))
+        correct += int((logits.argmax(1) == y).sum())
+    model.train(was_training)
+    return loss / len(y_all), correct / len(y_all)
+
+
 def accuracy(model: nn.Module, data: TensorDataset, device: torch.device,
              batch_size: int = 512) -> float:
     """Fraction of ``data`` that ``model`` classifies correctly (in eval mode).
@@ -243,28 +179,60 @@ def accuracy(model: nn.Module, data: TensorDataset, device: torch.device,
     >>> 0.0 <= accuracy(m, load_digits((64,))[1], torch.device("cpu")) <= 1.0
     True
     """
-    was_training = model.training
-    model.eval()
-    correct = 0
-    x_all, y_all = data.tensors
-    for i in range(0, len(y_all), batch_size):
-        x, y = x_all[i:i + batch_size].to(device), y_all[i:i + batch_size].to(device)
-        correct += int((model(x).argmax(1) == y).sum())
-    model.train(was_training)
-    return correct / len(y_all)
+    return evaluate(model, data, device, batch_size)[1]
+
+
+def _resume_options(run: str, given: Options, config: dict[str, Any]) -> Options:
+    """The run's saved options; RG743 for a given option that differs from them and from its
+    default (``epochs`` may grow: the schedule then stretches over the new total)."""
+    saved = Options(**{k: v for k, v in config.get("options", {}).items()
+                       if k in Options.__dataclass_fields__})
+    defaults = Options()
+    for key in Options.__dataclass_fields__:
+        value = getattr(given, key)
+        if value != getattr(defaults, key) and value != getattr(saved, key):
+            if key == "epochs" and value > saved.epochs:
+                saved.epochs = value
+                continue
+            flag = "--" + key.replace("_", "-")
+            raise ResgraphError("RG743", f"run folder '{run}': {flag} {value} differs from the "
+                                f"run's {getattr(saved, key)}; a resumed run keeps its options "
+                                "(only --epochs may grow)")
+    return saved
+
+
+def _check_same_network(run: str, arch: Architecture, config: dict[str, Any]) -> None:
+    """RG743 unless ``arch`` is the network the run trained (name, parameters, source)."""
+    mine = runs.run_config(arch, "", {})
+    for key, what in (("network", "network"), ("params", "parameters"),
+                      ("source", "source text")):
+        if json.loads(json.dumps(mine[key], default=str)) != config.get(key):
+            raise ResgraphError("RG743", f"run folder '{run}' trained another network: its "
+                                f"{what} differ{'s' if key != 'params' else ''} from "
+                                f"{arch.file or 'this network'}'s (give the file and --set "
+                                "values the run started with)")
 
 
 def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float | None = None,
           seed: int = 0, device: Any = None, progress: bool = True, data: str = "digits",
-          max_steps: int | None = None, log: Callable[[str], Any] = print) -> dict[str, Any]:
+          max_steps: int | None = None, log: Callable[[str], Any] = print, *,
+          out: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
+          optimizer: str = "adam", weight_decay: float = 0.0, schedule: str = "cosine",
+          warmup: float = 0.0, amp: bool = False, compile: bool = False, crop_pad: int = 0,
+          flip: bool = False, plain: bool = False) -> dict[str, Any]:
     """Train ``arch`` on ``data``; return the figures and the trained model.
 
-    Keys: ``test_accuracy`` (final, 0..1), ``test_accuracies``, ``train_losses`` and
-    ``train_accuracies`` (one per epoch), ``step_losses`` (this process's batches),
-    ``seconds``, ``world_size`` and ``model`` (the compiled module, unwrapped).
-    ``max_steps`` stops early (a quick test). ``seed`` seeds torch's global generator
-    (initialisation) and the shuffling. Runs under DDP when a process group is
-    initialised or ``WORLD_SIZE`` > 1; ``log`` prints on rank 0 only.
+    The options are those of ``resgraph train`` (see the README's *Training* section).
+    Keys: ``test_accuracy`` (final, 0..1), per epoch ``test_accuracies``, ``test_losses``,
+    ``train_losses``, ``train_accuracies`` and ``lrs``, ``step_losses`` (this process's
+    batches), ``best_accuracy`` and ``best_epoch``, ``seconds``, ``world_size``, ``out``
+    (the run folder or None) and ``model`` (the compiled module, unwrapped, with the last
+    weights). ``max_steps`` stops early (a quick test). ``seed`` seeds the initialisation,
+    the shuffling and the augmentation. ``plain`` trains ``resgraph.transform.plain(arch)``.
+    ``resume`` continues the run folder ``resume`` (writing to it) with its saved options; an
+    option given with a value other than its default and the saved one is refused, except
+    a larger ``epochs``. Runs under DDP when a process group is initialised or
+    ``WORLD_SIZE`` > 1; ``log`` prints on rank 0 only.
 
     >>> import resgraph
     >>> r = train(resgraph.load("examples/digits_resnet.rg"), epochs=1, max_steps=3,
@@ -272,12 +240,46 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
     >>> len(r["step_losses"])
     3
     """
-    check_options(epochs, batch_size, lr, seed, max_steps)
+    opts = Options(epochs, batch_size, lr, seed, optimizer, weight_decay, schedule, warmup,
+                   amp, compile, crop_pad, flip)
+    opts.check(max_steps)
+    config: dict[str, Any] | None = None
+    if resume is not None:
+        config = runs.read_config(resume)
+        opts = _resume_options(os.fspath(resume), opts, config)
+        if plain and not config.get("plain"):
+            raise ResgraphError("RG743", f"run folder '{os.fspath(resume)}' trained the "
+                                "network as written; resume it without --plain")
+        plain = bool(config.get("plain"))
+        data = data if data != "digits" else str(config.get("data", data))
+        out = resume
+    if plain:
+        from resgraph.transform import plain as make_plain
+
+        arch = make_plain(arch)
+    if config is not None:
+        _check_same_network(os.fspath(resume or ""), arch, config)
     shape = check_network(arch)
     dev = pick_device(device)
     if dev.type == "cuda":
         torch.cuda.set_device(dev)
+    if out is not None and resume is None:
+        runs.check_out(out)
+    state = runs.load_checkpoint(resume) if resume is not None else None
     rank, world, owned = _distributed(dev)
+    try:
+        return _train(arch, opts, shape, dev, rank, world, progress, data, max_steps, log,
+                      out, state, config, plain)
+    finally:
+        if owned:
+            dist.destroy_process_group()
+
+
+def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch.device,
+           rank: int, world: int, progress: bool, data: str, max_steps: int | None,
+           log: Callable[[str], Any], out: str | os.PathLike[str] | None,
+           state: dict[str, Any] | None, config: dict[str, Any] | None,
+           plain: bool) -> dict[str, Any]:
     say = log if rank == 0 else (lambda s: None)
     try:
         import tqdm as _tqdm  # noqa: F401
@@ -288,53 +290,131 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
     loaded = load_data(data, shape, hparams=arch.hparams)
     check_classes(arch, loaded)
     train_set, test_set = loaded.train, loaded.test
-    torch.manual_seed(seed)
+    torch.manual_seed(opts.seed)
     try:
         model = compile_arch(arch, device=dev)
     except (MemoryError, RuntimeError) as exc:
         if _out_of_memory(exc):
-            raise _memory_error(arch, "building", batch_size) from None
+            raise _memory_error(arch, "building", opts.batch_size) from None
         raise
-    net: nn.Module = model
+    run_model: nn.Module = model
+    if opts.compile:
+        try:
+            run_model = torch.compile(model)  # type: ignore[assignment]
+        except Exception as exc:  # noqa: BLE001 - e.g. no torch._dynamo on this platform
+            raise ResgraphError("RG744", f"torch.compile is not available here: {exc}; train "
+                                "without --compile") from None
+    net: nn.Module = run_model
     if world > 1:
         net = nn.parallel.DistributedDataParallel(
-            model, device_ids=[dev.index] if dev.type == "cuda" else None)
-    gen = torch.Generator().manual_seed(seed)
-    sampler: DistributedSampler[Any] | RandomSampler = \
-        DistributedSampler(train_set, world, rank, shuffle=True, seed=seed) if world > 1 \
-        else RandomSampler(train_set, generator=gen)
+            run_model, device_ids=[dev.index] if dev.type == "cuda" else None)
+    sampler: DistributedSampler[Any] = DistributedSampler(train_set, world, rank, shuffle=True,
+                                                          seed=opts.seed)
     per_rank = len(sampler)
-    loader = DataLoader(train_set, batch_size=batch_size, sampler=sampler,
-                        drop_last=per_rank % batch_size == 1)  # a batch of 1 breaks batch norm
-    steps = epochs * len(loader) if max_steps is None else min(max_steps, epochs * len(loader))
-    opt = torch.optim.Adam(net.parameters(), lr=lr or DEFAULT_LR)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(steps, 1))
-    say(f"training {arch.name} ({arch.num_params:,} parameters) on {loaded.describe()}; "
-        f"{epochs} epochs, batch {batch_size}, Adam lr {lr or DEFAULT_LR:g}, {dev}"
+    loader = DataLoader(train_set, batch_size=opts.batch_size, sampler=sampler,
+                        drop_last=per_rank % opts.batch_size == 1)  # a batch of 1 breaks BN
+    per_epoch = len(loader)
+    steps = opts.epochs * per_epoch if max_steps is None else \
+        min(max_steps, opts.epochs * per_epoch)
+    base_lr = opts.learning_rate
+    opt = make_optimizer(opts.optimizer, net.parameters(), base_lr, opts.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lr_factor(opts.schedule, steps, round(opts.warmup * per_epoch)))
+    amp_dtype = _amp_dtype(opts.amp, dev)
+    scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
+    first_epoch, step, best, best_epoch = 1, 0, -1.0, 0
+    if state is not None:
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as exc:
+            raise ResgraphError("RG743", f"the checkpoint's weights do not fit network "
+                                f"'{arch.name}': {str(exc).splitlines()[0]}") from None
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        if state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"])
+        if dev.type == "cuda" and state.get("cuda_rng"):
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        first_epoch, step = int(state["epoch"]) + 1, int(state["step"])
+        best, best_epoch = float(state["best_accuracy"]), int(state["best_epoch"])
+    run_dir: Path | None = None
+    options = {**asdict(opts), "lr": base_lr, "world_size": world,
+               "amp_dtype": str(amp_dtype).replace("torch.", "") if amp_dtype else None}
+    if out is not None and world > 1:
+        dist.barrier()  # every rank has checked the folder before rank 0 writes to it
+    if out is not None and rank == 0:
+        run_dir = Path(out)
+        if state is None:
+            run_dir = runs.prepare_out(out)
+            runs.write_config(run_dir, runs.run_config(arch, data, options, plain))
+        else:
+            runs.keep_metrics(run_dir, first_epoch - 1)
+    extras = [describe_schedule(opts.schedule, opts.warmup)]
+    if amp_dtype is not None:
+        extras.append(f"{options['amp_dtype']} autocast" + (" + grad scaler" if scaler.is_enabled()
+                                                       else ""))
+    if opts.compile:
+        extras.append("torch.compile")
+    if opts.crop_pad or opts.flip:
+        extras.append(" + ".join(([f"crop pad {opts.crop_pad}"] if opts.crop_pad else [])
+                                 + (["flip"] if opts.flip else [])))
+    wd = f", weight decay {opts.weight_decay:g}" if opts.weight_decay else ""
+    say(f"training {arch.name}{' (plain)' if plain else ''} ({arch.num_params:,} parameters) "
+        f"on {loaded.describe()}; {_count(opts.epochs, 'epoch')}, batch {opts.batch_size}"
+        + (" per process" if world > 1 else "")
+        + f", {opts.optimizer.capitalize() if opts.optimizer == 'adam' else 'SGD'} lr "
+        f"{base_lr:g}{wd}, {', '.join(extras)}, {dev}"
         + (f", DDP × {world}" if world > 1 else ""))
+    if state is not None:
+        say(f"resuming {out} after epoch {first_epoch - 1} (step {step}, best test accuracy "
+            f"{best:.2%} in epoch {best_epoch})")
+    if config is not None and config.get("options", {}).get("world_size", world) != world:
+        say(f"note: the run had {config['options']['world_size']} processes, this one {world}:"
+            " the data order differs from an uninterrupted run")
     result: dict[str, Any] = {"train_losses": [], "train_accuracies": [], "test_accuracies": [],
-                              "step_losses": [], "world_size": world, "model": model}
+                              "test_losses": [], "lrs": [], "step_losses": [],
+                              "world_size": world, "model": model,
+                              "out": Path(out) if out is not None else None}
     threads = torch.get_num_threads()
-    if dev.type == "cpu" and _batch_macs(arch, batch_size) < SMALL_BATCH_MACS:
+    if dev.type == "cpu" and _batch_macs(arch, opts.batch_size) < SMALL_BATCH_MACS:
         torch.set_num_threads(1)  # tiny ops: one thread is fastest, and robust to busy cores
-    start, step, epoch = time.perf_counter(), 0, 1
+    augmenting = opts.crop_pad > 0 or opts.flip
+    start, epoch = time.perf_counter(), first_epoch
     try:
-        for epoch in range(1, epochs + 1):
-            if isinstance(sampler, DistributedSampler):
-                sampler.set_epoch(epoch)
+        for epoch in range(first_epoch, opts.epochs + 1):
+            if step >= steps:
+                break
+            sampler.set_epoch(epoch)
             net.train()
+            epoch_start = time.perf_counter()
             totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, count
-            bar = tqdm(loader, desc=f"epoch {epoch}/{epochs}", leave=False, unit="batch",
+            bar = tqdm(loader, desc=f"epoch {epoch}/{opts.epochs}", leave=False, unit="batch",
                        disable=None if progress and rank == 0 else True)
             for batch, (x, y) in enumerate(bar, 1):
+                if augmenting:
+                    gen = torch.Generator().manual_seed(_seed_of(opts.seed, epoch, batch, rank))
+                    x = augment(x, gen, opts.crop_pad, opts.flip)
                 x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-                logits = net(x)
-                loss = F.cross_entropy(logits, y)
+                try:
+                    with torch.autocast(dev.type, dtype=amp_dtype or torch.bfloat16,
+                                        enabled=amp_dtype is not None):
+                        logits = net(x)
+                except Exception as exc:
+                    if opts.compile and type(exc).__module__.startswith(
+                            ("torch._dynamo", "torch._inductor")):
+                        raise ResgraphError("RG744", "torch.compile failed: "
+                                            f"{str(exc).strip().splitlines()[0][:300]}; train "
+                                            "without --compile") from None
+                    raise
+                loss = F.cross_entropy(logits.float(), y)
                 value = float(loss.detach())
-                _check_loss(value, world, dev, epoch, batch, step + 1, lr or DEFAULT_LR)
+                _check_loss(value, world, dev, epoch, batch, step + 1, base_lr,
+                            DEFAULT_LRS.get(opts.optimizer, DEFAULT_LR))
                 opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
+                scaler.scale(loss).backward()
+                scaler.step(opt)
+                scaler.update()
                 sched.step()
                 result["step_losses"].append(value)
                 totals += torch.tensor([value * len(y), float((logits.argmax(1) == y).sum()),
@@ -344,31 +424,65 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
                 if step >= steps:
                     break
             bar.close()
+            train_seconds = time.perf_counter() - epoch_start
             if world > 1:
                 reduced = totals.to(dev)
                 dist.all_reduce(reduced)
                 totals = reduced.cpu()
-            test_acc = accuracy(model, test_set, dev)
+            test_loss, test_acc = evaluate(model, test_set, dev, amp=amp_dtype)
             loss_avg, train_acc = float(totals[0] / totals[2]), float(totals[1] / totals[2])
-            result["train_losses"].append(loss_avg)
-            result["train_accuracies"].append(train_acc)
-            result["test_accuracies"].append(test_acc)
-            say(f"epoch {epoch:>3}/{epochs}  loss {loss_avg:.4f}  train acc {train_acc:6.2%}  "
-                f"test acc {test_acc:6.2%}  ({time.perf_counter() - start:.1f} s)")
-            if step >= steps:
-                break
+            lr_now = float(opt.param_groups[0]["lr"])
+            for key, value in (("train_losses", loss_avg), ("train_accuracies", train_acc),
+                               ("test_accuracies", test_acc), ("test_losses", test_loss),
+                               ("lrs", lr_now)):
+                result[key].append(value)
+            improved = test_acc > best
+            if improved:
+                best, best_epoch = test_acc, epoch
+            if run_dir is not None:
+                _save_epoch(run_dir, model, opt, sched, scaler, dev, epoch, step, best,
+                            best_epoch, improved, {
+                                "epoch": epoch, "train_loss": loss_avg,
+                                "train_accuracy": train_acc, "test_loss": test_loss,
+                                "test_accuracy": test_acc, "lr": lr_now,
+                                "seconds": round(time.perf_counter() - epoch_start, 4),
+                                "images_per_second": round(float(totals[2]) / train_seconds,
+                                                           1)})
+            say(f"epoch {epoch:>3}/{opts.epochs}  loss {loss_avg:.4f}  train acc "
+                f"{train_acc:6.2%}  test acc {test_acc:6.2%}  lr {lr_now:.3g}  "
+                f"({time.perf_counter() - start:.1f} s)")
     except (MemoryError, RuntimeError) as exc:
         if _out_of_memory(exc):
             raise _memory_error(arch, f"in epoch {epoch}, step {step + 1}, training",
-                                batch_size) from None
+                                opts.batch_size) from None
         raise
     finally:
         torch.set_num_threads(threads)
-        if owned:
-            dist.destroy_process_group()
+    if not result["test_accuracies"]:
+        raise ResgraphError("RG743", f"run folder '{out}' has finished its {opts.epochs} "
+                            "epochs; give a larger --epochs to train it further")
     result["seconds"] = time.perf_counter() - start
     result["test_accuracy"] = result["test_accuracies"][-1]
+    result["best_accuracy"], result["best_epoch"] = best, best_epoch
     say(f"test accuracy {result['test_accuracy']:.2%} on {len(test_set)} images after "
-        f"{len(result['test_accuracies'])} epochs ({result['seconds']:.1f} s)")
+        f"{_count(epoch, 'epoch')} ({result['seconds']:.1f} s)"
+        + (f"; best {best:.2%} (epoch {best_epoch}); run in {out}" if out is not None else ""))
     return result
 
+
+def _save_epoch(run_dir: Path, model: nn.Module, opt: torch.optim.Optimizer,
+                sched: torch.optim.lr_scheduler.LRScheduler, scaler: torch.amp.GradScaler,
+                dev: torch.device, epoch: int, step: int, best: float, best_epoch: int,
+                improved: bool, metrics: dict[str, Any]) -> None:
+    """The epoch's files: last (and best) weights, its metrics line, then the checkpoint."""
+    runs.save_weights(run_dir / runs.LAST, model)
+    if improved:
+        runs.save_weights(run_dir / runs.BEST, model)
+    runs.append_metrics(run_dir, metrics)
+    runs.save_checkpoint(run_dir, {
+        "epoch": epoch, "step": step, "best_accuracy": best, "best_epoch": best_epoch,
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+        "scaler": scaler.state_dict() if scaler.is_enabled() else {},
+        "rng": torch.get_rng_state(),
+        "cuda_rng": torch.cuda.get_rng_state_all() if dev.type == "cuda" else []})

@@ -1,0 +1,221 @@
+"""Run folders: what ``resgraph train --out RUN`` writes, ``--resume RUN`` reads and
+``resgraph plot RUN`` draws.
+
+A run folder holds:
+
+- ``config.json``: ``{"format": "resgraph-run", "version": 1, "file", "source",
+  "sources", "network", "params", "plain", "data", "options"}``: the ``.rg`` file's name
+  and text (and the texts of the files it used), the network's parameters, the data spec
+  and every training option;
+- ``model.safetensors``: the weights of the epoch with the best held-out accuracy (the
+  earliest of equals); ``last.safetensors``: the last epoch's;
+- ``metrics.jsonl``: one JSON object per epoch: ``epoch``, ``train_loss``,
+  ``train_accuracy``, ``test_loss``, ``test_accuracy``, ``lr`` (at the epoch's end),
+  ``seconds`` (the epoch's wall time, training and testing), ``images_per_second``
+  (training images of all processes per second of training);
+- ``checkpoint.pt``: what ``--resume`` needs: weights, optimizer, scheduler, AMP scaler,
+  the random generators' states, the epoch and the best accuracy. It holds tensors and
+  plain values only and is read with ``torch.load(weights_only=True)``: never unpickled
+  freely.
+
+Every file is written to a temporary name and renamed into place, so a run killed while
+writing leaves the previous version whole; the checkpoint is written last in each epoch.
+
+>>> import tempfile
+>>> run = prepare_out(tempfile.mkdtemp() + "/run")
+>>> append_metrics(run, {"epoch": 1, "train_loss": 0.5})
+>>> read_metrics(run)
+[{'epoch': 1, 'train_loss': 0.5}]
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from resgraph.errors import ResgraphError
+from resgraph.ir import Architecture
+from resgraph.plot import METRICS
+from resgraph.plot import read_metrics as read_metrics  # the reader lives beside the plots
+
+RUN_FORMAT = "resgraph-run"
+RUN_VERSION = 1
+CONFIG = "config.json"
+BEST = "model.safetensors"
+LAST = "last.safetensors"
+CHECKPOINT = "checkpoint.pt"
+RUN_FILES = (CONFIG, BEST, LAST, METRICS, CHECKPOINT)
+_MAX_CONFIG = 64 * 2 ** 20
+
+
+def run_config(arch: Architecture, data: str, options: Mapping[str, Any],
+               plain: bool = False) -> dict[str, Any]:
+    """``config.json`` for a run of ``arch`` on ``data`` with ``options``.
+
+    >>> import resgraph
+    >>> c = run_config(resgraph.load("examples/highway_mlp.rg"), "digits", {"epochs": 1})
+    >>> c["format"], c["file"], c["network"], c["params"], c["options"]
+    ('resgraph-run', 'highway_mlp.rg', 'highway_mlp', {'d': 64, 'layers': 10, 'classes': 10}, \
+{'epochs': 1})
+    """
+    from resgraph.lower.package import _sources
+
+    top, used = _sources(arch)
+    return {"format": RUN_FORMAT, "version": RUN_VERSION,
+            "file": os.path.basename(arch.file) if arch.file else None,
+            "source": top, "sources": used, "network": arch.name,
+            "params": dict(arch.hparams), "parameters": arch.num_params, "plain": plain,
+            "data": data, "options": dict(options)}
+
+
+def _refuse(folder: str | os.PathLike[str], why: str) -> ResgraphError:
+    return ResgraphError("RG743", f"run folder '{os.fspath(folder)}': {why}")
+
+
+def is_run(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a run's ``config.json`` (a regular file, format
+    ``resgraph-run``).
+
+    >>> import tempfile
+    >>> is_run(tempfile.mkdtemp())
+    False
+    """
+    try:
+        return read_config(folder).get("format") == RUN_FORMAT
+    except ResgraphError:
+        return False
+
+
+def check_out(out: str | os.PathLike[str]) -> None:
+    """Refuse (RG743) ``out`` as a new run folder: an empty name, a file or a link, a folder
+    that holds a run already (continue it with ``--resume``) or a non-empty folder that is
+    not a run. Changes nothing."""
+    path = Path(out)
+    if not os.fspath(out):
+        raise _refuse(out, "the name is empty; give one, e.g. --out runs/first")
+    if path.is_symlink() or (path.exists() and not path.is_dir()):
+        raise _refuse(out, "it is a file or a link; give a folder, e.g. --out runs/first")
+    if path.is_dir():
+        if is_run(path):
+            raise _refuse(out, "it holds a run already; continue it with --resume "
+                          f"{os.fspath(out)}, or give a new folder")
+        entries = [e for e in os.listdir(path) if not e.startswith(".")]
+        if entries:
+            raise _refuse(out, f"the folder is not empty ({len(entries)} "
+                          f"entr{'y' if len(entries) == 1 else 'ies'}) and holds no run; "
+                          "give a new or empty folder")
+
+
+def prepare_out(out: str | os.PathLike[str]) -> Path:
+    """Create the run folder ``out`` after :func:`check_out`."""
+    check_out(out)
+    path = Path(out)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _refuse(out, exc.strerror or str(exc)) from None
+    return path
+
+
+def _replace(path: Path, write: Any) -> None:
+    """Write through ``write(tmp_path)`` to a temporary file beside ``path``, then rename."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    mask = os.umask(0)
+    os.umask(mask)
+    try:
+        os.chmod(tmp, 0o666 & ~mask)  # the usual mode, not mkstemp's 0600
+        write(tmp)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise _refuse(path.parent, f"cannot write {path.name}: {exc.strerror or exc}") \
+            from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_config(run: Path, config: Mapping[str, Any]) -> None:
+    """Write ``config.json``."""
+    text = json.dumps(config, indent=2, default=str) + "\n"
+    _replace(run / CONFIG, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+
+
+def read_config(run: str | os.PathLike[str]) -> dict[str, Any]:
+    """A run's ``config.json``; RG743 where it is missing, not a regular file or not JSON."""
+    path = Path(run) / CONFIG
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | os.O_NONBLOCK)
+    except OSError:
+        raise _refuse(run, f"it holds no {CONFIG}: not a run written by resgraph train "
+                      "--out") from None
+    with os.fdopen(fd, "rb") as fh:
+        info = os.fstat(fh.fileno())
+        if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_CONFIG:
+            raise _refuse(run, f"{CONFIG} is not a regular file of at most 64 MiB")
+        try:
+            config = json.loads(fh.read())
+        except ValueError as exc:
+            raise _refuse(run, f"{CONFIG} is not JSON: {exc}") from None
+    if not isinstance(config, dict) or config.get("format") != RUN_FORMAT:
+        raise _refuse(run, f"{CONFIG} is not a resgraph run's (no \"format\": "
+                      f"\"{RUN_FORMAT}\")")
+    return config
+
+
+def save_weights(path: Path, model: nn.Module) -> None:
+    """The model's state dict as a safetensors file (never pickled)."""
+    from safetensors.torch import save_file
+
+    from resgraph.lower.package import _weight_tensors
+
+    tensors = _weight_tensors(model)
+    _replace(path, lambda tmp: save_file(tensors, tmp, metadata={"format": "pt"}))
+
+
+def append_metrics(run: Path, row: Mapping[str, Any]) -> None:
+    """Append one epoch's line to ``metrics.jsonl`` (flushed to disk)."""
+    with open(run / METRICS, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(dict(row)) + "\n")
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def keep_metrics(run: Path, last_epoch: int) -> None:
+    """Drop lines after ``last_epoch`` (written after the checkpoint a resume starts from)."""
+    path = run / METRICS
+    if not path.exists():
+        return
+    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
+            if line.strip() and json.loads(line).get("epoch", 0) <= last_epoch]
+    _replace(path, lambda tmp: Path(tmp).write_text("".join(k + "\n" for k in kept),
+                                                    encoding="utf-8"))
+
+
+def save_checkpoint(run: Path, state: Mapping[str, Any]) -> None:
+    """Write ``checkpoint.pt`` (tensors and plain values only)."""
+    _replace(run / CHECKPOINT, lambda tmp: torch.save(dict(state), tmp))
+
+
+def load_checkpoint(run: str | os.PathLike[str]) -> dict[str, Any]:
+    """A run's ``checkpoint.pt``, read with ``weights_only=True``; RG743 if unreadable."""
+    path = Path(run) / CHECKPOINT
+    if not path.is_file() or path.is_symlink():
+        raise _refuse(run, f"it holds no {CHECKPOINT} (the run has not finished an epoch); "
+                      "start it again with --out")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - a damaged or foreign file
+        raise _refuse(run, f"{CHECKPOINT} cannot be read: {str(exc).splitlines()[0]}") \
+            from None
+    if not isinstance(state, dict) or "epoch" not in state or "model" not in state:
+        raise _refuse(run, f"{CHECKPOINT} is not a resgraph checkpoint")
+    return state
