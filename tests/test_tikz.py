@@ -66,7 +66,7 @@ def test_every_node_label_and_edge_is_drawn(name: str) -> None:
     for node in nodes:
         assert f"% node {node['name']}" in lines
         for text in texts(node):
-            assert f"{{{latex_text(text)}}};" in tex, (node["name"], text)
+            assert f"{{{latex_text(text)}}}}};" in tex, (node["name"], text)
     labelled = [n for n in nodes if texts(n)]
     assert len(labelled) > 20
     # every edge: its comment, then as many splines as it has strokes, and its arrowhead
@@ -135,7 +135,7 @@ def test_font_family_and_bad_input() -> None:
         {"op": "T", "pt": [5, 5], "align": "l", "width": 4, "text": "x"}]}
     tex = tikz_from_layout(json.dumps(data), font="Times")
     assert r"font=\fontfamily{ptm}\selectfont\fontsize{7}{8.4}\selectfont\bfseries" in tex
-    assert "at (7,5) {x};" in tex  # the centre of a left-aligned text 4 pt wide
+    assert r"at (7,5) {\rgfit{5}{x}};" in tex  # the centre of a left-aligned text 4 pt wide
     assert r"\fontfamily" not in tikz_from_layout(json.dumps(data))  # the document's font
     with pytest.raises(ValueError, match="not a Graphviz JSON layout"):
         tikz_from_layout("digraph { a -> b }")

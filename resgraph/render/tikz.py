@@ -6,7 +6,8 @@ same picture: the clusters' frames and titles, each edge's splines (a double or 
 line stays two or three strokes, dashed and dotted lines keep the dash of Graphviz's
 SVG) and arrowheads, each node's shape, fill and lines of text. Coordinates are
 Graphviz's points (``x=1bp, y=1bp``); text is set by LaTeX at the size Graphviz laid it
-out for, in the document's font unless ``font`` names a family. The picture needs only
+out for, in the document's font unless ``font`` names a family (and scaled down where
+that font runs wider than the room Graphviz measured). The picture needs only
 ``\usepackage{tikz}``; :func:`tikz_document` wraps it in a ``standalone`` document that
 compiles on its own (``pdflatex``, ``lualatex`` or ``xelatex``).
 
@@ -14,8 +15,8 @@ compiles on its own (``pdflatex``, ``lualatex`` or ``xelatex``).
 >>> layout = {"name": "g", "bb": "0,0,20,10", "objects": [], "edges": [], "_ldraw_": [
 ...     {"op": "F", "size": 9.0, "face": "Helvetica"}, {"op": "c", "color": "#000000"},
 ...     {"op": "T", "pt": [10, 2], "align": "c", "width": 8, "text": "3×3 & 50%"}]}
->>> print(tikz_from_layout(json.dumps(layout)).splitlines()[-2])
-\node[font=\fontsize{9}{10.8}\selectfont, text=black, anchor=base] at (10,2) {3$\times$3 \& 50\%};
+>>> print(tikz_from_layout(json.dumps(layout)).splitlines()[-2].split("] ")[1])
+at (10,2) {\rgfit{9}{3$\times$3 \& 50\%}};
 """
 
 from __future__ import annotations
@@ -183,8 +184,9 @@ class _Pen:
         if self.pen_alpha < 1:
             opts.append(f"text opacity={_num(self.pen_alpha)}")
         opts.append("anchor=base")
+        # no wider than the room Graphviz left for it (LaTeX's font may run wider)
         self.lines.append(f"\\node[{', '.join(opts)}] at {_pt((x, y))} "
-                          f"{{{latex_text(op['text'])}}};")
+                          f"{{\\rgfit{{{_num(width + 1)}}}{{{latex_text(op['text'])}}}}};")
 
     def run(self, ops: list[dict[str, Any]], family: str) -> None:
         """Carry out one list of xdot operations."""
@@ -284,7 +286,10 @@ def tikz_from_layout(layout_json: str, *, font: str | None = None) -> str:
     head = [f"% drawn by resgraph from a Graphviz layout, {_num(bb[2] - bb[0])} x "
             f"{_num(bb[3] - bb[1])} bp; needs \\usepackage{{tikz}}",
             "\\begin{tikzpicture}[x=1bp, y=1bp, inner sep=0pt, outer sep=0pt, "
-            "line cap=round, line join=round]"]
+            "line cap=round, line join=round]",
+            # \rgfit{W}{text}: the text, scaled down to W bp wide if it is wider
+            "\\def\\rgfit#1#2{\\sbox0{#2}\\ifdim\\wd0>#1bp\\resizebox{#1bp}{!}{\\usebox0}"
+            "\\else\\usebox0\\fi}"]
     head += [f"\\definecolor{{{n}}}{{HTML}}{{{rgb}}}" for n, rgb in sorted(colors.items())]
     head.append(f"\\useasboundingbox {_pt(bb[:2])} rectangle {_pt(bb[2:])};")
     return "\n".join(head + body + ["\\end{tikzpicture}"]) + "\n"
