@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import socket
@@ -165,10 +166,16 @@ def test_torchrun_cli(tmp_path: Path) -> None:
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node",
                            "2", "--master_port", str(_free_port()), "-m", "resgraph", "train",
-                           str(EXAMPLES / "highway_mlp.rg"), "--epochs", "2", "--no-progress"],
+                           str(EXAMPLES / "highway_mlp.rg"), "--epochs", "2", "--no-progress",
+                           "--out", "run"],
                           cwd=tmp_path, capture_output=True, text=True, env=env, timeout=300)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert "DDP × 2" in lines[0]
+    assert "batch 64 per process" in lines[0] and "DDP × 2" in lines[0]
     assert sum(line.startswith("epoch") for line in lines) == 2  # printed once, by rank 0
     assert lines[-1].startswith("test accuracy")
+    # rank 0 alone writes the run folder: one metrics line per epoch, not one per rank
+    rows = [json.loads(x) for x in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2]
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["options"]["world_size"] == 2 and config["options"]["batch_size"] == 64
