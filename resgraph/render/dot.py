@@ -42,11 +42,12 @@ from resgraph.render.view import View, ViewEdge
 FONT = "Helvetica,Arial,sans-serif"
 LEGEND_NODE = re.compile(r"^\t+(legend_\w+) \[", re.MULTILINE)
 """The legend's nodes in the DOT text that :func:`~resgraph.render.style.add_legend` adds."""
-ARC_PORTS = {("TB", False): ("n", "s"), ("TB", True): ("s", "n"),
+ARC_PORTS = {("TB", False): ("ne", "se"), ("TB", True): ("se", "ne"),
              ("LR", False): ("w", "e"), ("LR", True): ("e", "w")}
 """The ports of a skip arc around a box, by rank direction and whether its piece of the
-chain runs backwards: it leaves where the box's input comes in and returns where its
-output leaves; ``dot`` draws such a self-edge as an arc on one side of the box."""
+chain runs backwards: it leaves the corner on the input side and returns at the corner
+on the output side, so that ``dot`` draws it as an arc beside the box (its own lane),
+clear of the sequence edges that enter and leave the box in the middle."""
 
 
 def edge_attrs(edge: ViewEdge) -> dict[str, str]:
@@ -75,7 +76,7 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "", legend: str 
         "label": html_label([title], bold=True) if title else "",
         "tooltip": view.name},
         node_attr={"fontname": font, "fontsize": "10"},
-        edge_attr={"fontname": font, "fontsize": "8", "arrowsize": "0.7"})
+        edge_attr={"fontname": font, "fontsize": "8", "arrowsize": "0.5" if tight else "0.7"})
     by_cluster, children = view.tree()
     tops = _cluster_tops(view, arr)
 
@@ -118,12 +119,12 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "", legend: str 
     add_legend(dot, view.kinds(), [op for op in GLYPH_TEXT if op in glyphs], rankdir,
                mode=legend)
     if legend_first:
-        added = "".join(dot.body[before:])
-        keys = sorted(set(LEGEND_NODE.findall(added)))
-        inputs = [n.id for n in view.nodes.values() if n.role == "input"]
-        for key in keys:
-            for node in inputs:
-                dot.edge(key, node, style="invis", **{"class": "legend"})
+        # one edge from the legend's last node (in its bottom row) to each input: more
+        # edges would let dot's crossing minimisation reorder the legend's rows
+        keys = LEGEND_NODE.findall("".join(dot.body[before:]))
+        for node in (n.id for n in view.nodes.values() if n.role == "input"):
+            if keys:
+                dot.edge(keys[-1], node, style="invis", **{"class": "legend"})
     return dot
 
 
