@@ -13,8 +13,9 @@ Collapsing also draws each block's insides only once (:meth:`Plan.folds`): a run
 lone block, whose structure (:meth:`Plan.structure`: the ops and how they are joined,
 whatever their widths) is already drawn open earlier in the figure is one box, and a
 dense block is always one box (its fan of concats is the tangle a figure avoids). A
-labelled group that holds nothing but one run (GPT-2's ``h``: twelve blocks) is not
-drawn as a frame of its own (*flat*): the run's ``12 × ...`` frame says what it is.
+labelled group that holds nothing but one run and has no sibling group (GPT-2's ``h``:
+twelve blocks, beside embeddings and norms) is not drawn as a frame of its own (*flat*):
+the run's ``12 × ...`` frame says what it is.
 
 >>> import resgraph
 >>> plan = Plan(resgraph.load("examples/resnet18.rg"), collapse=True, depth=None)
@@ -91,7 +92,7 @@ class Plan:
             if opened:
                 self.opened.add(self.structure(first))
                 if only is not None and self.collapse and len(run) == 1 \
-                        and self.scopes[first].kind == "seq":
+                        and self._lone_group(first):
                     self.state[first] = "flat"
                 self._plan(first, level + 1)
             elif only is not None:
@@ -110,6 +111,17 @@ class Plan:
             return False
         kind = self.scopes[scope].kind
         return kind == "dense" or (kind in self.FOLDED and self.structure(scope) in self.opened)
+
+    def _lone_group(self, scope: int) -> bool:
+        """Whether ``scope`` is a group whose frame would add nothing to its run's: one with
+        no sibling group (GPT-2's ``h`` among embeddings and norms) or a bare number
+        (Swin's ``features.1``); ResNet's ``layer1`` beside ``layer2`` is framed."""
+        info = self.scopes[scope]
+        if info.kind != "seq":
+            return False
+        siblings = self.children[info.parent] if info.parent is not None else []
+        return info.name.isdigit() or not any(
+            self.scopes[s].kind == "seq" for s in siblings if s != scope)
 
     def _only_run(self, scope: int) -> list[int] | None:
         """The run of several blocks that holds every node of ``scope``, if there is one."""

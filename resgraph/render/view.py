@@ -15,7 +15,7 @@ boxes; cluster ids are ``c<scope id>``.
 >>> import resgraph
 >>> view = build_view(resgraph.load("examples/resnet18.rg"), collapse=True)
 >>> [c.title for c in view.clusters.values()][:3]
-['2 × basic(64)', 'layer2', 'basic(128, stride=2)']
+['layer1', '2 × basic(64)', 'layer2']
 >>> box = view.nodes["s7"]  # layer2.1: its structure is drawn in layer1
 >>> box.lines, box.glyph, box.repeat, box.layers
 (['basic(128)', '128×28×28'], 'residual', 1, 2)
