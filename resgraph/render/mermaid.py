@@ -6,13 +6,17 @@ edge kind is drawn with the Mermaid arrow, colour, width and dash of its
 dense, ``==>`` residual and highway, ``-.->`` skip and control; colours through
 ``linkStyle``), and a ``legend`` subgraph lists the kinds present by their legend
 text. Node ids are those of the view (``n12``, ``s3``); legend nodes start with
-``legend_``.
+``legend_``. A collapsed block is a ``[[box]]`` with its title and output shape, and a
+connection around it (a view edge from the box to itself) is a link from the box to
+itself, in its kind's style, which Mermaid draws as a loop beside the box.
 
 >>> import resgraph
 >>> from resgraph.render.view import build_view
 >>> text = to_mermaid_text(build_view(resgraph.load("examples/resnet18.rg")))
 >>> text.splitlines()[0]
 'flowchart TB'
+>>> [line.strip() for line in text.splitlines() if line.strip().startswith("s7")]
+['s7[["basic(128)<br/>128×28×28"]]', 's7 ==> s7', 's7 --> s9']
 """
 
 from __future__ import annotations
