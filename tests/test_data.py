@@ -13,6 +13,7 @@ import torch
 from PIL import Image
 
 import resgraph
+from resgraph.cli import main as resgraph_cli
 from resgraph.errors import ResgraphError
 from resgraph.lower.data import augment, load_data, stratified_split
 from resgraph.lower.train import train
@@ -199,3 +200,24 @@ def test_augmentation_crops_flips_and_is_a_function_of_its_seed() -> None:
     shifted = augment(torch.ones(64, 1, 8, 8), torch.Generator().manual_seed(0), crop_pad=2)
     zeros = (shifted == 0).flatten(1).sum(1)  # the padding that came into view
     assert int(zeros.min()) == 0 and int(zeros.max()) == 64 - 36  # shifted by 0 .. (2, 2)
+
+
+def test_normalize_and_holdout(data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = load_data(str(data_dir / "cifar10"), (3, 32, 32), normalize=True)
+    x = data.train.tensors[0].double()
+    assert x.mean(dim=(0, 2, 3)).abs().max() < 1e-6
+    assert (x.std(dim=(0, 2, 3), correction=0) - 1).abs().max() < 1e-6
+    raw = load_data(str(data_dir / "cifar10"), (3, 32, 32))
+    mean, std = data.normalization or ([], [])
+    assert torch.allclose(data.test.tensors[0][:, 1],
+                          (raw.test.tensors[0][:, 1] - mean[1]) / std[1], atol=1e-4)  # 6 digits
+    tiny = str(data_dir / "tiny.rg")
+    Path(tiny).write_text(TINY)
+    assert resgraph_cli(["train", tiny, "--set", "channels=1", "--set", "size=8", "--set",
+                         "classes=4", "--data", str(data_dir / "xy.npz"), "--holdout", "0.5",
+                         "--normalize", "--epochs", "1", "--no-progress"]) == 0
+    assert ("xy.npz: 20 train / 20 test (seeded 50% split) samples [1, 8, 8], 4 classes, "
+            "normalised per channel;") in capsys.readouterr().out
+    with pytest.raises(ResgraphError, match="--holdout must be a fraction between 0 and 1, "
+                       "got 1.0"):
+        load_data("digits", (64,), holdout=1.0)

@@ -16,6 +16,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="digits, an image folder (root/CLASS/*.png, or root/train/ + "
                    "root/val/), FILE.npz (x, y or x_train, y_train, x_test, y_test) or a "
                    "CIFAR-10/100 python folder (default: digits)")
+    g.add_argument("--holdout", type=float, default=0.2, metavar="F",
+                   help="the fraction held out for testing where the data have no test "
+                   "split: a stratified split drawn with seed 0 (default: 0.2)")
+    g.add_argument("--normalize", action="store_true", help="subtract the training images' "
+                   "mean and divide by their std, per channel (default: off, pixels in [0, 1])")
     g.add_argument("--crop-pad", type=int, default=0, metavar="N",
                    help="augment: random crop after zero-padding N pixels (default: 0, off)")
     g.add_argument("--flip", action="store_true",
@@ -70,5 +75,5 @@ def run(args: argparse.Namespace) -> int:
           out=args.out, resume=args.resume, optimizer=args.optimizer,
           weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
           amp=args.amp, compile=args.compile, crop_pad=args.crop_pad, flip=args.flip,
-          plain=args.plain)
+          normalize=args.normalize, holdout=args.holdout, plain=args.plain)
     return 0

@@ -71,25 +71,30 @@ class Data:
     train: TensorDataset
     test: TensorDataset
     classes: int
-    #: What the held-out set is: "fixed split", "seeded 20% split", "val/", "test_batch"...
+    #: What the held-out set is: "seeded 20% split", "val/", "test_batch"... ("": fixed)
     heldout: str = ""
+    #: (mean, std) per channel subtracted and divided where ``normalize``; None: raw [0, 1]
+    normalization: tuple[list[float], list[float]] | None = None
 
     def describe(self) -> str:
         """One line for the run header."""
         shape = list(self.train.tensors[0].shape[1:])
         split = f" ({self.heldout})" if self.heldout else ""
+        norm = ", normalised per channel" if self.normalization else ""
         return (f"{self.name}: {len(self.train):,} train / {len(self.test):,} test{split} "
-                f"samples {shape}, {self.classes} classes")
+                f"samples {shape}, {self.classes} classes{norm}")
 
 
 def load_data(spec: str, input_shape: tuple[int, ...], *, seed: int = 0, holdout: float = 0.2,
-              hparams: Mapping[str, Any] | None = None) -> Data:
+              hparams: Mapping[str, Any] | None = None, normalize: bool = False) -> Data:
     """Load ``spec`` (see the module docstring) shaped for a network whose input is
     ``input_shape``.
 
     ``seed`` and ``holdout`` (the held-out fraction) make the split where the data do not
-    come with one; the digits always use their fixed split. ``hparams`` (the network's
-    parameters) only improve the hint of a shape mismatch. Errors: RG740 (no such data),
+    come with one; the digits always use their fixed split. ``normalize`` subtracts the
+    training images' mean and divides by their standard deviation, per channel (vectors:
+    over all values), from both sets. ``hparams`` (the network's parameters) only improve
+    the hint of a shape mismatch. Errors: RG740 (no such data),
     RG741 (a file that cannot be read as data), RG742 (too few samples or an empty class),
     RG711 (the data do not fit ``input_shape``).
 
@@ -100,8 +105,42 @@ def load_data(spec: str, input_shape: tuple[int, ...], *, seed: int = 0, holdout
     RG711 the data are [1, 8, 8] (digits) but the network takes [3, 32, 32]: try \
 --set channels=1 --set size=8, or declare `input x[1, 8, 8]`
     """
-    if not 0.0 < holdout < 1.0:
-        raise ResgraphError("RG713", f"the held-out fraction must be in (0, 1), got {holdout!r}")
+    if isinstance(holdout, bool) or not isinstance(holdout, (int, float)) \
+            or not 0.0 < holdout < 1.0:
+        raise ResgraphError("RG713", f"--holdout must be a fraction between 0 and 1, got "
+                            f"{holdout!r}")
+    data = _load(spec, input_shape, seed, holdout, hparams)
+    return normalized(data) if normalize else data
+
+
+def normalized(data: Data) -> Data:
+    """``data`` with its training images' per-channel mean subtracted and divided by their
+    standard deviation (a channel that is constant is only shifted).
+
+    >>> x = torch.tensor([[[[0.0, 0.0]]], [[[2.0, 2.0]]]])  # 2 images [1, 1, 2]
+    >>> d = normalized(Data("d", TensorDataset(x, torch.tensor([0, 1])),
+    ...                     TensorDataset(x, torch.tensor([0, 1])), 2))
+    >>> d.normalization, d.train.tensors[0].flatten().tolist()
+    (([1.0], [1.0]), [-1.0, -1.0, 1.0, 1.0])
+    """
+    x = data.train.tensors[0]
+    dims = [d for d in range(x.dim()) if d != 1] if x.dim() == 4 else list(range(x.dim()))
+    mean = x.mean(dim=dims, dtype=torch.float64)
+    std = x.double().std(dim=dims, correction=0)
+    std = torch.where(std > 0, std, torch.ones_like(std))
+    view = (1, -1, 1, 1) if x.dim() == 4 else (1,) * x.dim()
+
+    def scale(t: torch.Tensor) -> torch.Tensor:
+        return ((t.double() - mean.view(view)) / std.view(view)).float()
+
+    return Data(data.name, TensorDataset(scale(x), data.train.tensors[1]),
+                TensorDataset(scale(data.test.tensors[0]), data.test.tensors[1]), data.classes,
+                data.heldout, ([round(float(m), 6) for m in mean.flatten()],
+                               [round(float(s), 6) for s in std.flatten()]))
+
+
+def _load(spec: str, input_shape: tuple[int, ...], seed: int, holdout: float,
+          hparams: Mapping[str, Any] | None) -> Data:
     if spec == "digits":
         return _digits(input_shape, hparams)
     path = Path(spec)

@@ -90,6 +90,8 @@ class Options:
     compile: bool = False
     crop_pad: int = 0
     flip: bool = False
+    normalize: bool = False
+    holdout: float = 0.2  #: the held-out fraction where the data have no test split
 
     @property
     def learning_rate(self) -> float:
@@ -219,7 +221,8 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
           out: str | os.PathLike[str] | None = None, resume: str | os.PathLike[str] | None = None,
           optimizer: str = "adam", weight_decay: float = 0.0, schedule: str = "cosine",
           warmup: float = 0.0, amp: bool = False, compile: bool = False, crop_pad: int = 0,
-          flip: bool = False, plain: bool = False) -> dict[str, Any]:
+          flip: bool = False, normalize: bool = False, holdout: float = 0.2,
+          plain: bool = False) -> dict[str, Any]:
     """Train ``arch`` on ``data``; return the figures and the trained model.
 
     The options are those of ``resgraph train`` (see the README's *Training* section).
@@ -241,7 +244,7 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
     3
     """
     opts = Options(epochs, batch_size, lr, seed, optimizer, weight_decay, schedule, warmup,
-                   amp, compile, crop_pad, flip)
+                   amp, compile, crop_pad, flip, normalize, holdout)
     opts.check(max_steps)
     config: dict[str, Any] | None = None
     if resume is not None:
@@ -287,7 +290,8 @@ def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch
     except ImportError:
         raise ResgraphError("RG714", "the progress bar needs tqdm: pip install "
                             "'resgraph[train]' (or pass --no-progress)") from None
-    loaded = load_data(data, shape, hparams=arch.hparams)
+    loaded = load_data(data, shape, hparams=arch.hparams, holdout=opts.holdout,
+                       normalize=opts.normalize)
     check_classes(arch, loaded)
     train_set, test_set = loaded.train, loaded.test
     torch.manual_seed(opts.seed)
