@@ -232,8 +232,13 @@ def _prepare(arch: Architecture, opts: RenderOptions) -> Drawing:
         depths: list[int | None] = [opts.depth]
         deepest = opts.depth if opts.depth is not None else 3
         depths += [d for d in (2, 1, 0) if d < deepest]
+        seen: set[tuple[str, ...]] = set()
         for depth in depths:
             view = view_of(arch, replace(opts, depth=depth))
+            key = tuple(view.nodes)
+            if key in seen:
+                continue  # this depth draws what a deeper one drew
+            seen.add(key)
             try:
                 check_drawable(view, opts)
             except ResgraphError as exc:  # too large at this depth: try less deep ones
@@ -252,13 +257,23 @@ def _prepare(arch: Architecture, opts: RenderOptions) -> Drawing:
                      for n, p in first.layout.centres.items()}
             flat = unwrap(view)
             for pieces in pieces_to_try(first.layout, width, opts.rankdir):
-                bent = snake(flat, pieces, along)
-                if bent.kind != "snake":
+                # pieces of equal length, or of equal counts of stages: the widest parts
+                # may then fall into different pieces
+                bents = [snake(flat, pieces, along), snake(flat, pieces)]
+                if bents[0] == bents[1]:
+                    del bents[1]
+                if bents[0].kind != "snake":
                     break
-                what = f"snake of {pieces} {'columns' if axis else 'rows'}{where}"
-                cand = _candidate(arch, flat, opts, bent, what)
-                found[what] = (flat, what)
-                yield cand
+                widths = []
+                for j, bent in enumerate(bents):
+                    what = (f"snake of {pieces} {'columns' if axis else 'rows'}"
+                            f"{' (by stages)' if j else ''}{where}")
+                    cand = _candidate(arch, flat, opts, bent, what)
+                    found[what] = (flat, what)
+                    widths.append(cand.layout.width)
+                    yield cand
+                if axis and min(widths) > width:
+                    break  # more columns are only wider
 
     try:
         best = choose(tries(), width)

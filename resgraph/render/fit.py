@@ -201,22 +201,20 @@ def choose(tries: Iterator[Candidate], width: float) -> Candidate:
 
 
 def pieces_to_try(layout: Layout, width: float, rankdir: str) -> range:
-    """How many snake pieces are worth trying after a one-piece ``layout``.
-
-    A top-to-bottom chain is cut into columns while its height is over ``ASPECT`` times
-    its width (and columns still fit); a left-to-right one into rows while it is too
-    wide.
+    """How many snake pieces are worth trying after a one-piece ``layout``: a
+    top-to-bottom chain is cut into columns when it is over ``ASPECT`` times as tall as
+    wide, a left-to-right one into rows when it is too wide or too tall. (The caller
+    stops at the first piece count whose columns no longer fit.)
 
     >>> pieces_to_try(Layout(100.0, 900.0), 237.6, "TB")
-    range(2, 3)
-    >>> pieces_to_try(Layout(900.0, 100.0), 237.6, "LR")
-    range(2, 6)
+    range(2, 7)
+    >>> pieces_to_try(Layout(200.0, 300.0), 237.6, "TB")
+    range(2, 2)
     """
-    if rankdir == "TB":
-        most = min(MAX_PIECES, int(width // max(layout.width, 1.0)))
-        return range(2, most + 1) if layout.height > ASPECT * layout.width else range(0)
-    most = min(MAX_PIECES, int(layout.width // width) + 2)
-    return range(2, most + 1)
+    tall = layout.height > ASPECT * layout.width
+    if rankdir == "TB" and not tall or rankdir == "LR" and not (tall or layout.width > width):
+        return range(2, 2)
+    return range(2, MAX_PIECES + 1)
 
 
 def run_dot(source: str, fmt: str, timeout: float,
