@@ -130,6 +130,18 @@ def legend_box(svg: str) -> tuple[float, float]:
     raise AssertionError("no legend cluster")
 
 
+def legend_names(svg: str) -> dict[str, tuple[float, float]]:
+    """Where each legend name starts: node id -> (x, y) of its text."""
+    out = {}
+    for g in ET.fromstring(svg).iter(f"{SVG}g"):
+        title = g.find(f"{SVG}title")
+        if "node" in g.get("class", "") and title is not None and \
+                re.fullmatch(r"legend_\w+_(b|text)", title.text or ""):
+            text = next(g.iter(f"{SVG}text"))
+            out[title.text] = (float(text.get("x")), float(text.get("y")))
+    return out
+
+
 def test_legend_texts_name_no_colour() -> None:
     texts = [k.legend for k in EDGE_KINDS.values()] + [k.style.label for k in EDGE_KINDS.values()]
     texts += [*GLYPH_TEXT.values(), *GLYPH_SHORT.values()]
@@ -165,3 +177,15 @@ def test_compact_legend_is_small_and_draws_the_merge_symbols(rankdir: str) -> No
     # 3.3 in column; it measures 176 x 257 pt (TB) and 204 x 225 pt (LR)
     assert cw * ch < fw * fh / 3, (cw, ch, fw, fh)
     assert (cw if rankdir == "TB" else ch) < 3.3 * 72, (cw, ch)
+    # a grid: the names of a row on one level, and in LR (where a column's names share a
+    # rank) each column's names starting at one x
+    names = legend_names(compact)
+    order = [f"legend_{k}_b" for k in EDGE_KINDS] + [f"legend_glyph_{op}_text"
+                                                     for op in GLYPH_TEXT]
+    assert sorted(names) == sorted(order)
+    rows = [order[i:i + 2] for i in range(0, 8, 2)] + [order[i:i + 2] for i in (8, 10, 12)]
+    for row in rows:
+        assert max(names[n][1] for n in row) - min(names[n][1] for n in row) <= 4, row
+    if rankdir == "LR":
+        for column in (order[0::2][:4] + order[8::2], order[1::2][:4] + order[9:12:2]):
+            assert len({names[n][0] for n in column}) == 1, column

@@ -16,12 +16,20 @@ True
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 import graphviz
 
 from resgraph.kinds import EDGE_KINDS, Style
 from resgraph.render.html import html_label, html_text
 from resgraph.render.nodes import node_attrs
 from resgraph.render.view import MERGE_TEXT, ViewNode
+
+T = TypeVar("T")
+
+Entry = tuple[str, str, str, str]
+"""One legend entry: its first node (a sample line's start, or a symbol), the node of its
+name, the name, and the name's tooltip (the full legend text)."""
 
 LEGEND_MODES = ("none", "compact", "full")
 """How much legend is drawn: none, a compact grid (the default), or every line spelled out."""
@@ -127,51 +135,66 @@ def add_legend(dot: graphviz.Digraph, kinds: list[str], glyphs: list[str],
         return
     full = mode == "full"
     size = "9" if full else "8"
-    # a sample line long enough to show its pattern: in TB it joins two nodes of one rank,
-    # whose distance minlen sets; in LR it spans a rank, long already
-    flat = "2" if rankdir in ("TB", "BT") else "1"
-    lines: list[Entry] = []
-    symbols: list[Entry] = []
+    lines: list[Entry] = [(f"legend_{k}_a", f"legend_{k}_b",
+              EDGE_KINDS[k].legend if full else (EDGE_KINDS[k].style.label or k),
+              EDGE_KINDS[k].legend) for k in kinds]
+    symbols: list[Entry] = [(f"legend_glyph_{op}", f"legend_glyph_{op}_text",
+                GLYPH_TEXT[op] if full else GLYPH_SHORT[op], GLYPH_TEXT[op]) for op in ops]
+    columns = 1 if full else 2
+    rows = _rows(lines, columns) + _rows(symbols, columns)
+    # in TB a sample line joins two nodes of one rank, whose distance minlen sets (long
+    # enough to show the pattern); in LR it spans a rank, long already. In LR the names
+    # of a column share a rank, so they get one width and start at its left
+    tb = rankdir in ("TB", "BT")
+    flat = "2" if tb else "1"
+    widths = {} if tb else _name_widths(rows, float(size))
     with dot.subgraph(name="cluster_legend") as leg:
         leg.attr(label=html_label(["legend"], bold=True), labeljust="l", style="rounded",
                  color="#ced4da", fontsize="9" if full else "8", margin="4")
-        for kind in kinds:
-            edge_kind = EDGE_KINDS[kind]
-            a, b = f"legend_{kind}_a", f"legend_{kind}_b"
-            text = edge_kind.legend if full else (edge_kind.style.label or kind)
+        for kind, (a, b, text, tooltip) in zip(kinds, lines):
             leg.node(a, label="", shape="point", width="0.01", height="0.01", color="#ffffff00",
                      **{"class": "legend"})
-            _text_node(leg, b, text, edge_kind.legend, size)
-            leg.edge(a, b, id=f"legend_{kind}", **{**edge_style(edge_kind.style),
+            _text_node(leg, b, text, tooltip, size, widths.get(b, 0))
+            leg.edge(a, b, id=f"legend_{kind}", **{**edge_style(EDGE_KINDS[kind].style),
                                                    "constraint": "true", "minlen": flat,
+                                                   "weight": "10",
                                                    "class": f"legend {kind}"})
-            lines.append((a, b))
-        for op in ops:
-            a, b = f"legend_glyph_{op}", f"legend_glyph_{op}_text"
-            leg.node(a, **{**_symbol_attrs(op), "tooltip": GLYPH_TEXT[op],
-                           "class": "legend glyph"})
-            text = GLYPH_TEXT[op] if full else GLYPH_SHORT[op]
-            _text_node(leg, b, text, GLYPH_TEXT[op], size)
-            leg.edge(a, b, style="invis", minlen="1", **{"class": "legend"})
-            symbols.append((a, b))
-        _grid(leg, _rows(lines, 1 if full else 2) + _rows(symbols, 1 if full else 2), rankdir)
+        for op, (a, b, text, tooltip) in zip(ops, symbols):
+            leg.node(a, **{**_symbol_attrs(op), "tooltip": tooltip, "class": "legend glyph"})
+            _text_node(leg, b, text, tooltip, size, widths.get(b, 0))
+            leg.edge(a, b, style="invis", minlen="1", weight="10", **{"class": "legend"})
+        _grid(leg, [[(a, b) for a, b, _, _ in row] for row in rows], rankdir)
 
 
-def _text_node(leg: graphviz.Digraph, name: str, text: str, tooltip: str, size: str) -> None:
-    """A legend entry's words: a plain text node as narrow as its text."""
-    leg.node(name, label=f"<{html_text(text)}>", tooltip=tooltip, shape="plaintext",
+def _text_node(leg: graphviz.Digraph, name: str, text: str, tooltip: str, size: str,
+               width: int = 0) -> None:
+    """A legend entry's words: a plain text node as narrow as its text, or with a
+    ``width`` (points), a cell that wide with the text at its left."""
+    label = html_text(text)
+    if width:
+        label = (f'<TABLE BORDER="0" CELLPADDING="0" CELLSPACING="0"><TR>'
+                 f'<TD WIDTH="{width}" ALIGN="LEFT">{label}</TD></TR></TABLE>')
+    leg.node(name, label=f"<{label}>", tooltip=tooltip, shape="plaintext",
              fontsize=size, width="0.1", height="0.18", margin="0.06,0", **{"class": "legend"})
 
 
-Entry = tuple[str, str]
-"""The first and the last node of one legend entry (a sample line and its name)."""
+def _name_widths(rows: list[list[Entry]], size: float) -> dict[str, int]:
+    """One width (points) for the names of each column of entries: the longest name's,
+    estimated at 0.6 em a character (a longer text widens its own cell, so the estimate
+    only sets where the shorter names start)."""
+    widths: dict[str, int] = {}
+    for col in range(max(len(row) for row in rows)):
+        names = [row[col] for row in rows if col < len(row)]
+        width = max(round(len(text) * size * 0.6) for _, _, text, _ in names)
+        widths.update((name, width) for _, name, _, _ in names)
+    return widths
 
 
-def _rows(entries: list[Entry], columns: int) -> list[list[Entry]]:
+def _rows(entries: list[T], columns: int) -> list[list[T]]:
     return [entries[i:i + columns] for i in range(0, len(entries), columns)]
 
 
-def _grid(leg: graphviz.Digraph, rows: list[list[Entry]], rankdir: str) -> None:
+def _grid(leg: graphviz.Digraph, rows: list[list[tuple[str, str]]], rankdir: str) -> None:
     """Place the legend's rows of entries, each read left to right, top down."""
     if rankdir in ("TB", "BT"):
         # each row is one rank; within it, the entries follow each other left to right
@@ -186,14 +209,17 @@ def _grid(leg: graphviz.Digraph, rows: list[list[Entry]], rankdir: str) -> None:
         for above, below in zip(rows, rows[1:]):
             leg.edge(above[0][0], below[0][0], style="invis", **{"class": "legend"})
     else:
-        # ranks run left to right: an entry's two nodes are on consecutive ranks, the
-        # next entry of its row two ranks on, and the rows share their ranks
-        for row in rows:
+        # ranks run left to right: an entry's two nodes are on consecutive ranks and the
+        # next entry of its row two ranks on; the rows share their ranks, so that each
+        # column of entries is two ranks: the lines or symbols, then their names
+        for row in rows:  # heavy edges, which dot keeps straight: each row stays level
             for (_, last), (first, _) in zip(row, row[1:]):
-                leg.edge(last, first, style="invis", **{"class": "legend"})
+                leg.edge(last, first, style="invis", weight="10", **{"class": "legend"})
         for col in range(max(len(row) for row in rows)):
-            column = [row[col][0] for row in rows if col < len(row)]
-            if len(column) > 1:
+            for side in (0, 1):
+                column = [row[col][side] for row in rows if col < len(row)]
+                if len(column) < 2:
+                    continue
                 with leg.subgraph() as same:
                     same.attr(rank="same")
                     for node in column:
