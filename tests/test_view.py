@@ -173,16 +173,19 @@ def test_depth_keeps_the_connections_between_boxes() -> None:
 
 
 def test_shapes_only_where_they_change() -> None:
-    """Issue 15 item 10: one label per shape change (a conv and its projection make one)."""
-    changes = ["3×224×224", "64×112×112", "64×56×56", "128×28×28", "256×14×14", "512×7×7",
-               "512×1×1", "512"]
+    """Issue 15 item 10: one label per shape change (a conv and its projection make one);
+    inputs and boxes print their own shape."""
+    changes = ["64×112×112", "64×56×56", "128×28×28", "256×14×14", "512×7×7", "512×1×1", "512"]
     view = build_view(load("resnet18"), collapse=False, shapes=True)
     assert [e.shape for e in view.edges if e.shape] == changes
     assert build_view(load("resnet18"), collapse=False, shapes="changes").edges == view.edges
     every = build_view(load("resnet18"), collapse=False, shapes="all").edges
     assert all(e.shape for e in every) and len(every) == 77
     view = build_view(load("resnet18"), collapse=True, depth=0, shapes=True)
-    assert [e.shape for e in view.edges if e.shape] == changes
+    assert [e.shape for e in view.edges if e.shape] == ["64×112×112", "64×56×56", "512×1×1",
+                                                        "512"]
+    assert [n.shape for n in view.nodes.values() if n.role == "box"] == [
+        "64×56×56", "128×28×28", "256×14×14", "512×7×7"]
 
 
 def test_bad_shapes_value() -> None:
@@ -224,7 +227,7 @@ def test_views_are_consistent(path: Path, network: str) -> None:
 
 
 def test_shapes_and_params() -> None:
-    view = build_view(load("resnet18"), shapes=True, params=True)
+    view = build_view(load("resnet18"), shapes="all", params=True)
     assert view.edges[0].shape == "3×224×224"
     conv1 = view.nodes["n1"]
     assert conv1.lines == ["conv 7×7, 64, /2", "9.41K params"]

@@ -492,9 +492,9 @@ class _Builder:
 
     def _shapes_at_changes(self, drawn: dict[tuple[str, str], list[ViewEdge]],
                            sources: dict[str, list[str]]) -> None:
-        """Keep the shape only on edges out of a node that changes it (and out of inputs):
-        one edge per change, where parallel paths (a conv and its projection) make the
-        same change from the same inputs."""
+        """Keep the shape only on edges out of a node that changes it: one edge per change,
+        where parallel paths (a conv and its projection) make the same change from the same
+        inputs. Inputs and boxes print their shape themselves, so their edges carry none."""
         entering: dict[str, set[str]] = defaultdict(set)
         for (_, dst), edges in drawn.items():
             for e in edges:
@@ -505,9 +505,9 @@ class _Builder:
             for e in edges:
                 if e.src == e.dst:
                     continue
-                node = self.view.nodes[src]
                 change = (frozenset(sources[src]), e.shape)
-                if (node.role == "input" or e.shape not in entering[src]) and change not in seen:
+                if self.view.nodes[src].role not in ("input", "box") \
+                        and e.shape not in entering[src] and change not in seen:
                     seen.add(change)
                 else:
                     e.shape = ""
