@@ -184,6 +184,18 @@ def test_a_scaled_down_png_is_a_warning(tmp_path: Path,
 
 
 @needs_dot
+def test_tex_is_a_tikz_picture_of_the_layout(tmp_path: Path) -> None:
+    arch = load("digits_resnet")
+    render(arch, str(tmp_path / "a.tex"), font_family="Times")
+    tex = (tmp_path / "a.tex").read_text()
+    view = view_of(arch, RenderOptions())
+    assert tex.count("\\begin{tikzpicture}") == 1 and tex.rstrip().endswith("\\end{tikzpicture}")
+    drawn = set(re.findall(r"^% node (\S+)", tex, re.M))
+    assert {n for n in view.nodes} <= drawn  # every node of the view, legend and titles too
+    assert len(re.findall(r"^% edge n\d+ -> n\d+", tex, re.M)) == len(view.edges)
+
+
+@needs_dot
 def test_pdf_embeds_its_fonts(tmp_path: Path) -> None:
     data = render_bytes(load("digits_resnet"), tmp_path / "a.pdf", font_family="Times")
     assert data.startswith(b"%PDF-") and b"/FontFile" in data
