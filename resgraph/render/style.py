@@ -8,10 +8,19 @@ the kinds present, in one of three :data:`LEGEND_MODES`: ``none`` (no legend),
 ``compact`` (the default: short names in a small grid, each merge symbol drawn as the
 circle the diagram uses) or ``full`` (one line per kind and symbol, with what it does).
 No legend text names a colour: a kind is known by its line, which keeps its pattern in
-greyscale print.
+greyscale print. The palette and the lines (:func:`describe_line`; the colours stay apart
+for colour-blind readers, see :class:`resgraph.kinds.Style`):
 
->>> edge_style(EDGE_KINDS["seq"].style)["color"].startswith("#")
-True
+>>> for name, kind in EDGE_KINDS.items():
+...     print(f"{name:9} {kind.style.color}  {describe_line(kind.style)}")
+seq       #000000  solid line, 1 pt
+residual  #073269  double solid line, 1 pt
+skip      #582b00  dashed line, 1.6 pt
+highway   #087b5c  double dashed line, 1.2 pt
+dense     #760afe  double dotted line, 1.2 pt
+gate      #f88b2e  triple dashed line, 1 pt
+parallel  #50a9ff  triple solid line, 0.8 pt
+control   #aba2a6  dotted line, 1 pt
 """
 
 from __future__ import annotations
@@ -49,6 +58,16 @@ GLYPH_SHORT: dict[str, str] = {
     "mul": "multiply",
 }
 """What the compact legend says beside each merge symbol."""
+
+
+def describe_line(style: Style) -> str:
+    """A kind's line in words: strokes, dash and width (for documentation and captions).
+
+    >>> describe_line(EDGE_KINDS["highway"].style)
+    'double dashed line, 1.2 pt'
+    """
+    strokes = {1: "", 2: "double ", 3: "triple "}.get(style.lines, f"{style.lines}-fold ")
+    return f"{strokes}{style.dash} line, {style.width:g} pt"
 
 
 def stroke_color(style: Style) -> str:
