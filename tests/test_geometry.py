@@ -28,6 +28,8 @@ import pytest
 import resgraph
 from resgraph.program import load_program
 from resgraph.render import to_svg
+from resgraph.render.layout import mirrored_skips
+from resgraph.render.view import build_view
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = sorted(p for p in (ROOT / "examples").glob("*.rg") if "network " in p.read_text())
@@ -231,6 +233,43 @@ def test_unet_is_a_u(options: dict[str, object]) -> None:
         assert fig.nodes[tail][2] < fig.nodes[head][0]  # encoder left, decoder right
         ys.append((a0 + a1) / 2)
     assert ys == sorted(ys)  # the outermost level on top
+
+
+MIRRORED = """
+block stage(c) { conv(c, 3) -> relu }
+network hourglass() {
+    input image[3, 32, 32]
+    a = image -> stage(8)
+    b = a -> maxpool(2) -> stage(16)
+    b -> maxpool(2) -> stage(32) -> upsample(2) -> conv(16, 1)
+      -> up_b: conv(16, 3) -> upsample(2) -> conv(8, 1) -> up_a: conv(8, 3) -> conv(1, 1)
+    skip b -> up_b
+    skip a -> up_a
+}
+"""
+"""An encoder-decoder that is not called a U-Net and shares no name with it."""
+
+
+def test_mirrored_skips_are_found_from_the_edges() -> None:
+    view = build_view(resgraph.loads(MIRRORED))
+    pairs = mirrored_skips(view)
+    assert [(view.nodes[a].op, view.nodes[b].op) for a, b in pairs] == [("relu", "concat")] * 2
+    for stem in ["resnet18", "densenet_bc", "highway_mlp", "googlenet", "inception"]:
+        assert mirrored_skips(build_view(resgraph.load(str(ROOT / f"examples/{stem}.rg")))) \
+            == [], stem
+
+
+def test_any_mirrored_network_is_a_u() -> None:
+    fig = Figure.parse(to_svg(resgraph.loads(MIRRORED)))
+    skips = [(t, h) for t, h, cls_, _ in fig.edges
+             if "skip" in cls_.split() and "legend" not in cls_.split()]
+    assert len(skips) == 2
+    for tail, head in skips:
+        assert _middle(fig.nodes[tail]) == pytest.approx(_middle(fig.nodes[head]), abs=0.5)
+
+
+def _middle(box: Box) -> float:
+    return (box[1] + box[3]) / 2
 
 
 # ---------------------------------------------------------------- too large, quickly
