@@ -127,10 +127,10 @@ def test_densenet_blocks_are_dense_glyphs() -> None:
     dense = [n for n in view.nodes.values() if n.glyph == "dense"]
     assert [n.layers for n in dense] == [6, 12, 24, 16]
     assert [n.lines[1:] for n in dense] == [
-        ["6 layers ‖ +32 channels each", "256×56×56"],
-        ["12 layers ‖ +32 channels each", "512×28×28"],
-        ["24 layers ‖ +32 channels each", "1024×14×14"],
-        ["16 layers ‖ +32 channels each", "1024×7×7"]]
+        ["6 layers, +32 channels each", "256×56×56"],
+        ["12 layers, +32 channels each", "512×28×28"],
+        ["24 layers, +32 channels each", "1024×14×14"],
+        ["16 layers, +32 channels each", "1024×7×7"]]
     arcs = [(e.src, e.kind) for e in view.edges if e.src == e.dst]
     assert arcs == [(n.id, "dense") for n in dense]
     assert view.kinds() == ["seq", "dense"]

@@ -46,8 +46,8 @@ from torch import fx, nn
 from resgraph.lower.torch_ops import PACKAGE_CLASSES
 
 #: Names a local variable, parameter or class of the generated code never takes.
-_GLOBALS = {"torch", "nn", "F", "math", "os", "contextlib", "self", "weights", "_WEIGHTS",
-            "_load_weights", "_module", "super"}
+_GLOBALS = {"torch", "nn", "F", "math", "os", "contextlib", "inspect", "operator", "self",
+            "weights", "_WEIGHTS", "_META", "_building", "_load_weights", "_module", "super"}
 _RESERVED = set(dir(builtins)) | set(keyword.kwlist) | set(keyword.softkwlist) | _GLOBALS
 
 _SLOT = "\x00"      # \x00i\x00: the value of slot i
@@ -743,7 +743,7 @@ def _parse(text: Any) -> Any:
     return {"true": True, "false": False}.get(text, text)
 
 
-def _finish(gen: _Generator, cls: _Class) -> None:
+def _finish(gen: _Generator, cls: _Class, indent: int = 8) -> None:
     """Choose ``cls``'s constructor arguments (the slots whose values differ between its
     instances) and render its body with them."""
     members = gen.members[cls.key]
@@ -820,7 +820,8 @@ def _finish(gen: _Generator, cls: _Class) -> None:
     init = sub(init_lines, False).replace("(, ", "(")  # no positional argument before
     fwd = sub(fwd_lines, True)
     keep = [f"        self.{attr} = {base}" for base, attr in attrs.items()]
-    body = [_wrap("        " + line) for line in init.split("\n") if line]
+    body = [wrapped[indent - 8:] for line in init.split("\n") if line
+            for wrapped in _wrap(" " * indent + line).split("\n")]
     cls.code = "\n".join(keep + body) + "\n\n" + _wrap_all(fwd)
 
 
@@ -851,7 +852,8 @@ def _name_classes(classes: list[_Class], taken: set[str]) -> None:
     after a child the first lacks), else ``Basic2``."""
     first: dict[str, _Class] = {}
     reserved = set(taken)
-    for cls in classes:
+    # of the structures of one block, the one with the fewest children takes the plain name
+    for cls in sorted(classes, key=lambda c: len(c.children)):
         base = _camel(cls.block)
         if base in _RESERVED or base in reserved or hasattr(nn, base):
             base += "Block"
@@ -883,10 +885,9 @@ class Source:
 
 _ROOT_INIT = '''    def __init__(self, weights=_WEIGHTS):
         # weights: a .safetensors file (by default the one beside this file), or None for
-        # fresh initial weights. With a file, the layers are built on the meta device (no
-        # memory, no initialisation) and take its tensors.
+        # fresh initial weights
         super().__init__()
-        with contextlib.nullcontext() if weights is None else torch.device("meta"):
+        with _building(weights):
 '''
 
 
@@ -899,7 +900,7 @@ def generate(gm: fx.GraphModule, name: str,
 
     >>> import resgraph
     >>> gm = resgraph.loads("network n() { input x[4]\\n x -> fc: linear(2) }").compile()
-    >>> print(generate(gm, "n").code.split("\\n\\n")[-1])
+    >>> print(generate(gm, "n").code.split("\\n\\n")[-1].rstrip())
         def forward(self, x):
             x = self.fc(x)
             return x
@@ -913,7 +914,7 @@ def generate(gm: fx.GraphModule, name: str,
     _name_classes(classes, {name, *(c.__name__ for c in PACKAGE_CLASSES)})
     root = _Class(-1, "", name, list(gm._modules), name=name)
     gen.members[-1] = [gm]
-    _finish(gen, root)
+    _finish(gen, root, indent=12)
     tree = gen.tree
     names = {f"{_CLS}{c.key}{_CLS}": c.name for c in classes}
 

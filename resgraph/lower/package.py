@@ -76,16 +76,24 @@ resgraph.json beside this file holds the .rg source and the parameters it was bu
 """
 
 _HEADER = '''"""{doc}"""
-import contextlib
+{future}import contextlib
+import inspect
 import os
 
 {imports}
 _WEIGHTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), {weights!r})
+# torch >= 2.1: a model that will take a weights file is built on the meta device (no memory,
+# no initialisation) and takes the loaded tensors as they are (load_state_dict's assign=).
+# Older torch builds it as usual, then copies the weights in.
+_META = "assign" in inspect.signature(torch.nn.Module.load_state_dict).parameters
+
+
+def _building(weights):
+    return torch.device("meta") if weights is not None and _META else contextlib.nullcontext()
 
 
 def _load_weights(model, path):
-    # safetensors, never pickle: reading the weights runs no code from the file. The
-    # model was built on the meta device; it takes the loaded tensors as they are.
+    # safetensors, never pickle: reading the weights runs no code from the file
     from safetensors.torch import load, load_file
 
     path = os.fsdecode(path)
@@ -94,7 +102,7 @@ def _load_weights(model, path):
     except UnicodeEncodeError:  # safetensors opens only UTF-8 paths: read the bytes here
         with open(path, "rb") as f:
             tensors = load(f.read())
-    model.load_state_dict(tensors, strict=True, assign=True)
+    model.load_state_dict(tensors, strict=True, **({{"assign": True}} if _META else {{}}))
     left = [k for k, t in [*model.named_parameters(), *model.named_buffers()] if t.is_meta]
     if left:
         raise RuntimeError(f"{{path}} holds no values for {{', '.join(left)}}")
@@ -142,7 +150,7 @@ def package_class_name(name: str) -> str:
     ('resnet18', 'torch_net')
     """
     taken = {"torch", "os", "math", "F", "nn", "device", "inf", "nan", "NoneType", "fx_pytree",
-             "pytree", "here", "contextlib", "operator", *dir(builtins),
+             "pytree", "here", "contextlib", "operator", "inspect", *dir(builtins),
              *(c.__name__ for c in PACKAGE_CLASSES)}
     if keyword.iskeyword(name) or name in taken or name.startswith("_") \
             or hasattr(torch.nn, name):
@@ -180,8 +188,10 @@ def module_source(gm: fx.GraphModule, name: str, source: str = "?", package: str
                "from torch import nn", ""]
     doc = _DOC.format(name=_literal_text(name), file=_literal_text(source),
                       package=_literal_text(package), network=_literal_text(network or name))
+    # the helper classes' annotations (``torch.device | str | None``) stay unevaluated
+    future = "from __future__ import annotations\n\n" if helpers else ""
     parts = [_HEADER.format(doc=doc, imports="\n".join(imports).lstrip("\n"),
-                            weights=WEIGHTS).rstrip("\n")]
+                            weights=WEIGHTS, future=future).rstrip("\n")]
     if "_module" in uses:
         parts.append(_MODULE_HELPER.rstrip("\n"))
     parts += ["\n" + text.rstrip("\n") for text in helpers]

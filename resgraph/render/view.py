@@ -414,11 +414,12 @@ class _Builder:
             cluster, any(n in self.outputs for n in nodes), len(run), glyph, layers, shape)
 
     def _dense_line(self, scope: int, layers: int, out: int) -> str:
-        """``6 layers ‖ +32 channels each``: how a dense block grows its input."""
+        """``6 layers, +32 channels each``: how a dense block grows its input (the box's ‖
+        mark says that each layer reads the concat of all before)."""
         ins = input_shapes(self.g, self.plan.members[scope][0])
         grown = self.g.nodes[out]["shape"][0] - ins[0][0] if ins and layers else 0
-        each = f" +{grown // layers} channels each" if grown > 0 and grown % layers == 0 else ""
-        return f"{layers} layers ‖{each}"
+        each = f", +{grown // layers} channels each" if grown > 0 and grown % layers == 0 else ""
+        return f"{layers} layers{each}"
 
     def _output_node(self, scope: int) -> int:
         """The node whose value leaves ``scope`` (for a run: the last member's)."""
