@@ -132,8 +132,13 @@ def _replace(path: Path, write: Any) -> None:
     mask = os.umask(0)
     os.umask(mask)
     try:
-        os.chmod(tmp, 0o666 & ~mask)  # the usual mode, not mkstemp's 0600
         write(tmp)
+        os.chmod(tmp, 0o666 & ~mask)  # the usual mode, not mkstemp's (or safetensors') 0600
+        fd = os.open(tmp, os.O_RDONLY)
+        try:
+            os.fsync(fd)  # on disk before the rename: a crash leaves the old file or the new
+        finally:
+            os.close(fd)
         os.replace(tmp, path)
     except OSError as exc:
         raise _refuse(path.parent, f"cannot write {path.name}: {exc.strerror or exc}") \

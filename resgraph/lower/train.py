@@ -322,8 +322,8 @@ def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch
         min(max_steps, opts.epochs * per_epoch)
     base_lr = opts.learning_rate
     opt = make_optimizer(opts.optimizer, net.parameters(), base_lr, opts.weight_decay)
-    sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lr_factor(opts.schedule, steps, round(opts.warmup * per_epoch)))
+    factor = lr_factor(opts.schedule, steps, round(opts.warmup * per_epoch))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     amp_dtype = _amp_dtype(opts.amp, dev)
     scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
     first_epoch, step, best, best_epoch = 1, 0, -1.0, 0
@@ -341,6 +341,8 @@ def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch
         if dev.type == "cuda" and state.get("cuda_rng"):
             torch.cuda.set_rng_state_all(state["cuda_rng"])
         first_epoch, step = int(state["epoch"]) + 1, int(state["step"])
+        for group, base in zip(opt.param_groups, sched.base_lrs):
+            group["lr"] = base * factor(step)  # the same value, or on the stretched schedule
         best, best_epoch = float(state["best_accuracy"]), int(state["best_epoch"])
     run_dir: Path | None = None
     options = {**asdict(opts), "lr": base_lr, "world_size": world,
