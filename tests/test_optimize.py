@@ -159,6 +159,7 @@ def test_inference_package(tmp_path: Path) -> None:
     spec.loader.exec_module(mod)
     model = mod.resnet18().eval()
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
+    assert model.layer1[0].conv1.weight.is_contiguous(memory_format=torch.channels_last)
     x = torch.randn(2, 3, 32, 32)
     with torch.no_grad():
         assert torch.allclose(model(x), plain.eval()(x), atol=1e-4, rtol=1e-4)
