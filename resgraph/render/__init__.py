@@ -256,6 +256,10 @@ def _prepare(arch: Architecture, opts: RenderOptions) -> Drawing:
             along = {n: -p[axis] / 72 if axis else p[axis] / 72
                      for n, p in first.layout.centres.items()}
             flat = unwrap(view)
+            if len(flat.clusters) < len(view.clusters):  # without the wrapping block
+                what = f"plain, without its outer block{where}"
+                found[what] = (flat, what)
+                yield _candidate(arch, flat, opts, None, what)
             for pieces in pieces_to_try(first.layout, width, opts.rankdir):
                 # pieces of equal length, or of equal counts of stages: the widest parts
                 # may then fall into different pieces

@@ -198,7 +198,8 @@ def split(chain: Sequence[Unit], allowed: Sequence[int], pieces: int) -> list[in
 def unwrap(view: View, share: float = 0.5) -> View:
     """A copy of ``view`` without the top-level clusters that hold more than ``share`` of
     its nodes (a ``features`` block around a whole network), their contents lifted a
-    level, so that a snake can cut between the stages inside them.
+    level, so that a snake can cut between the stages inside them. The frame of a run of
+    identical blocks (``12 × block``) is never dropped.
 
     >>> import resgraph
     >>> from resgraph.render.view import build_view
@@ -214,7 +215,8 @@ def unwrap(view: View, share: float = 0.5) -> View:
         count: dict[str, int] = defaultdict(int)
         for nid in out.nodes:
             count[top_unit(out, nid)] += 1
-        big = [c for c, k in count.items() if c in out.clusters and k > share * len(out.nodes)]
+        big = [c for c, k in count.items() if c in out.clusters and k > share * len(out.nodes)
+               and out.clusters[c].repeat == 1]  # a ×N frame says something: it stays
         if not big:
             return out
         wrapper = big[0]
