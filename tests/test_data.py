@@ -221,3 +221,9 @@ def test_normalize_and_holdout(data_dir: Path, capsys: pytest.CaptureFixture[str
     with pytest.raises(ResgraphError, match="--holdout must be a fraction between 0 and 1, "
                        "got 1.0"):
         load_data("digits", (64,), holdout=1.0)
+
+
+def test_the_folder_above_a_cifar_folder_is_named_in_the_error(data_dir: Path) -> None:
+    with pytest.raises(ResgraphError, match=f"RG740.*{data_dir} is no image folder, but "
+                       f"{data_dir}/cifar10 is a CIFAR folder: give --data {data_dir}/cifar10"):
+        load_data(str(data_dir), (3, 32, 32))

@@ -470,6 +470,9 @@ def _class_folders(root: Path, label: str) -> dict[str, list[Path]]:
         files = sorted(Path(entry.path) / f.name for f in os.scandir(entry.path)
                        if f.is_file() and not f.name.startswith(".")
                        and os.path.splitext(f.name)[1].lower() in IMAGE_EXTENSIONS)
+        if not files and _is_cifar(Path(entry.path)):
+            raise ResgraphError("RG740", f"{label} is no image folder, but {label}/{entry.name} "
+                                f"is a CIFAR folder: give --data {label}/{entry.name}")
         if not files:
             raise ResgraphError("RG742", f"{label}/{entry.name}: the class folder holds no "
                                 f"images ({', '.join(IMAGE_EXTENSIONS)})")
