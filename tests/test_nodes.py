@@ -36,8 +36,7 @@ def test_dense_glyph() -> None:
     view = build_view(load("densenet121", "densenet"), collapse=True)
     box = next(n for n in view.nodes.values() if n.glyph == "dense")
     attrs = node_attrs(box)
-    assert cells(attrs["label"]) == ["‖", "denseblock1: dense(layers=6) 6 layers, +32 channels "
-                                          "each 256×56×56"]
+    assert cells(attrs["label"]) == ["‖", "denseblock1 6 layers, +32 channels each 256×56×56"]
     assert attrs["fillcolor"] == BOX_FILL["dense"]
 
 

@@ -126,6 +126,7 @@ def test_densenet_blocks_are_dense_glyphs() -> None:
     view = build_view(load("densenet121", "densenet"), collapse=True)
     dense = [n for n in view.nodes.values() if n.glyph == "dense"]
     assert [n.layers for n in dense] == [6, 12, 24, 16]
+    assert [n.lines[0] for n in dense] == [f"denseblock{i}" for i in (1, 2, 3, 4)]
     assert [n.lines[1:] for n in dense] == [
         ["6 layers, +32 channels each", "256×56×56"],
         ["12 layers, +32 channels each", "512×28×28"],

@@ -400,6 +400,10 @@ class _Builder:
         shape = dims_text(self.g.nodes[out]["shape"])
         lines = [self._run_title(scope)]
         if glyph == "dense":
+            info = plan.scopes[scope]
+            if info.kind == "dense":  # "denseblock1", not "denseblock1: dense(layers=6)"
+                label = info.path.rsplit(".", 1)[-1]
+                lines[0] = label if scope_title(info) != info.call else "dense block"
             layers = len(plan.children[scope])
             lines.append(self._dense_line(scope, layers, out))
         else:
