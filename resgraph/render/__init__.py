@@ -425,7 +425,7 @@ def scaling_warnings(stderr: bytes, fmt: str) -> list[str]:
     for match in SCALED.finditer(stderr):
         factor = float(match.group(1))
         if factor < 1:
-            found.append(f"dot scaled the {fmt} down to {factor:g} of its size (too large for "
+            found.append(f"dot scaled the {fmt} down to {factor:.3g} of its size (too large for "
                          f"a bitmap): its text is {factor:.0%} of the size asked for; draw it "
                          f"collapsed or less deep, write .svg or .pdf, or lower --dpi")
     return found
