@@ -1,31 +1,46 @@
-"""Draw an architecture: SVG, PNG, PDF (through Graphviz's ``dot``), DOT and Mermaid.
+"""Draw an architecture: SVG, PNG, PDF, TikZ (through Graphviz's ``dot``), DOT and Mermaid.
 
-The picture is built in three steps: :func:`resgraph.render.view.build_view` decides
+The picture is built in four steps: :func:`resgraph.render.view.build_view` decides
 what is drawn (collapsing runs of identical blocks, opening scopes to ``depth``),
-:mod:`resgraph.render.dot` and :mod:`resgraph.render.mermaid` write it out, and
-``dot`` lays it out for the image formats. Options (all keywords):
+:mod:`resgraph.render.layout` how the chain is bent (the U of an encoder–decoder, the
+snake of a fitted figure), :mod:`resgraph.render.dot` and :mod:`resgraph.render.mermaid`
+write it out, and ``dot`` lays it out for the image formats (``.tex``: TikZ drawn from
+``dot``'s JSON layout by :mod:`resgraph.render.tikz`). Options (all keywords):
 
 ``collapse``
-    ``True`` draws each run of identical consecutive blocks once (``basic(64) ×2``),
-    ``False`` draws every instance, ``None`` (default) collapses networks of more
-    than 150 nodes.
+    ``True`` draws each run of identical consecutive blocks once, ``False`` draws every
+    instance, ``None`` (default) lets :func:`~resgraph.render.view.build_view` decide.
 ``depth``
     open scopes only this many levels deep (``0``: every top-level block is one box);
     ``None`` (default) opens everything.
 ``shapes``, ``params``
-    label edges with tensor shapes; add parameter counts to nodes and clusters.
+    label edges with tensor shapes (``"changes"`` or ``True``: where they change;
+    ``"all"``: every edge); add parameter counts to nodes and clusters.
 ``rankdir``
     ``"TB"`` (default, top to bottom) or ``"LR"``.
+``legend``, ``font_family``
+    ``"compact"`` (default), ``"full"`` or ``"none"``; the font of every text.
+``fit``, ``font``
+    a page width (``"3.3in"``, ``"8.4cm"``, ``"240pt"``) and the smallest text in points
+    at that width (default 7 with ``fit``): see :mod:`resgraph.render.fit`. ``font``
+    alone sets every font so that the smallest is that size.
+``dpi``
+    a PNG's resolution (default 96).
+``layout``
+    ``"auto"`` (default: the U where the skips are mirrored) or ``"plain"``.
 ``dot_memory``
     the memory ``dot`` may use, in MiB (default 4,096); it also has 120 s.
 
-``.dot`` and ``.mmd`` need no ``dot`` program. Without it an image format writes the
-``.dot`` beside the requested file and raises ``ResgraphError`` ``RG601``. Bounds:
-``dot`` runs under a memory limit (``dot_memory``) and a time limit (``DOT_TIMEOUT``);
-a diagram with more than ``MAX_DOT_NODES`` nodes, ``MAX_DOT_EDGES`` edges or
-``MAX_DOT_CLUSTERS`` boxes around blocks is refused (``RG605``) before ``dot`` runs,
-since laying it out would take more than that (dot needs gigabytes for 10,000 blocks,
-and crashes on a chain of 40,000 nodes). Every file is written whole or not at all
+``.dot`` and ``.mmd`` need no ``dot`` program (``fit`` does: it lays candidates out).
+Without it an image format writes the ``.dot`` beside the requested file and raises
+``ResgraphError`` ``RG601``. Bounds: ``dot`` runs under a memory limit (``dot_memory``)
+and a time limit (``DOT_TIMEOUT``); a diagram with more than ``MAX_DOT_NODES`` nodes,
+``MAX_DOT_EDGES`` edges or ``MAX_DOT_CLUSTERS`` boxes around blocks, or whose edges
+cross more than ``MAX_DOT_SPAN`` ranks in all, is refused (``RG605``) before ``dot``
+runs, since laying it out would take more than that (dot needs gigabytes for 10,000
+blocks, crashes on a chain of 40,000 nodes, and takes minutes over an expanded
+DenseNet-201). Whenever ``dot`` scales a drawing down, a :class:`RenderWarning` says so
+(the CLI prints it). Every file is written whole or not at all
 (:func:`resgraph.util.atomic_write`). torch is never imported here.
 
 >>> import resgraph
