@@ -4,11 +4,12 @@
 :func:`resgraph.transform.units` in turn (a residual unit replaced by its shortcut, a
 highway unit by its carry, a unit of a plain network by its input where it keeps the
 shape), measuring test accuracy each time with the other weights as trained; then it
-deletes k units at once for every k from 1 to the number of deletable units (every
+deletes k units at once for every k from 2 to the number of deletable units (every
 subset where there are at most ``samples`` of them, else ``samples`` random ones) and
-reports the mean accuracy against k. Each deletion is a graph transform
-(:func:`resgraph.transform.delete_units`) compiled anew, so nothing is patched at run
-time; batch norms use their running statistics (evaluation mode), as in the paper.
+reports the mean accuracy against k (for k = 1, over every single deletion). Each
+deletion is a graph transform (:func:`resgraph.transform.delete_units`) compiled anew, so
+nothing is patched at run time; batch norms use their running statistics (evaluation
+mode), as in the paper.
 
 :func:`read_weights` reads a run folder of ``resgraph train --out`` (``model.safetensors``
 and ``config.json``, whose ``plain`` says whether the run trained the ``--plain`` network)
@@ -22,7 +23,7 @@ or a bare ``.safetensors`` file (:func:`read_config` reads the run's ``config.js
 >>> weights = arch.compile().state_dict()
 >>> r = lesion(arch, weights, load_digits((64,))[1], samples=2)
 >>> [row.unit for row in r.single], {k: len(accs) for k, accs in r.random.items()}
-(['highway_0', 'highway_1', 'highway_2'], {1: 2, 2: 2, 3: 1})
+(['highway_0', 'highway_1', 'highway_2'], {1: 3, 2: 2, 3: 1})
 """
 
 from __future__ import annotations
@@ -63,7 +64,7 @@ class LesionResult:
     """What :func:`lesion` measured on one trained network.
 
     ``random`` maps k to the accuracies of the subsets of k deleted units that were
-    measured; ``mean(k)`` is their mean.
+    measured (for k = 1, every deletable unit); ``mean(k)`` is their mean.
     """
 
     network: str
@@ -202,7 +203,9 @@ def lesion(arch: Architecture, weights: Mapping[str, torch.Tensor], test: Tensor
         result.single.append(Deletion(u.name, u.kind, acc, gone, u.why_not))
     names = [u.name for u in found if u.deletable]
     rng = random.Random(seed)
-    for k in range(1, len(names) + 1):
+    singles = {d.unit: d.accuracy for d in result.single}
+    result.random[1] = [float(singles[n] or 0.0) for n in names]  # every one, measured above
+    for k in range(2, len(names) + 1):
         if math.comb(len(names), k) <= samples:
             subsets = [list(c) for c in itertools.combinations(names, k)]
         else:
@@ -299,8 +302,8 @@ def plot(results: Sequence[LesionResult], path: str | Path) -> None:
     ax2.set_ylabel("mean test accuracy (%)")
     ax2.set_ylim(0, 100)
     ax2.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
-    ax2.set_title(f"k units deleted at random (≤ {results[0].samples} subsets each)",
-                  fontsize=10)
+    ax2.set_title(f"k units deleted (k = 1: each unit; else ≤ {results[0].samples} "
+                  "random subsets)", fontsize=10)
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize=8)
     fig.tight_layout()

@@ -116,7 +116,8 @@ def test_lesion_measures_every_unit_and_every_subset() -> None:
     assert r.random[3] == [accuracy(load_into(delete_units(arch, ["a", "b", "c"]), weights),
                                     test)]
     few = lesion(arch, weights, test, samples=2, seed=1)
-    assert {k: len(v) for k, v in few.random.items()} == {1: 2, 2: 2, 3: 1}
+    assert {k: len(v) for k, v in few.random.items()} == {1: 3, 2: 2, 3: 1}  # k=1: all
+    assert few.random[1] == r.random[1]
 
 
 def test_lesion_cli_reads_a_run_and_draws(tmp_path: Path,
