@@ -289,19 +289,52 @@ def _is_chain(graph: fx.Graph, prefix: str, keys: list[str]) -> list[fx.Node] | 
     return nodes
 
 
-def _is_pure_chain(gm: fx.GraphModule) -> bool:
-    """A block that only calls its numbered children in turn, on its one input."""
-    keys = _numbered(gm)
-    if keys is None or gm._parameters or gm._buffers:
-        return False
-    nodes = _is_chain(gm.graph, "", keys)
-    if nodes is None:
-        return False
-    places = [n for n in gm.graph.nodes if n.op == "placeholder"]
-    out = [n for n in gm.graph.nodes if n.op == "output"]
-    body = [n for n in gm.graph.nodes if n.op not in ("placeholder", "output")]
-    return len(places) == 1 and nodes[0].args == (places[0],) and body == nodes \
-        and out[0].args[0] is nodes[-1]
+#: Activations that a sequential block may hold as modules: function -> (class, keywords).
+_ACTIVATIONS: dict[Any, tuple[str, tuple[str, ...]]] = {
+    torch.nn.functional.relu: ("nn.ReLU", ("inplace",)),
+    torch.nn.functional.relu6: ("nn.ReLU6", ("inplace",)),
+    torch.nn.functional.gelu: ("nn.GELU", ("approximate",)),
+    torch.nn.functional.silu: ("nn.SiLU", ("inplace",)),
+    torch.nn.functional.hardswish: ("nn.Hardswish", ("inplace",)),
+    torch.nn.functional.hardsigmoid: ("nn.Hardsigmoid", ("inplace",)),
+    torch.sigmoid: ("nn.Sigmoid", ()),
+    torch.tanh: ("nn.Tanh", ()),
+}
+
+
+def _sequential(gm: fx.GraphModule) -> list[str | fx.Node] | None:
+    """The items of ``gm`` as an ``nn.Sequential``, or None: ``gm`` calls its numbered
+    children ``0, 1, ...`` in turn on its one input, and each number that is not a child
+    is an activation on the running value (torchvision's MLP: Linear, GELU, Dropout, ...),
+    which the Sequential holds as a parameterless module. Items are child names, or the
+    activation's node."""
+    if gm._parameters or gm._buffers or not gm._modules or \
+            not all(k.isdigit() for k in gm._modules):
+        return None
+    nodes = list(gm.graph.nodes)
+    if len(nodes) < 3 or nodes[0].op != "placeholder" or nodes[-1].op != "output" \
+            or any(n.op == "placeholder" for n in nodes[1:]):
+        return None
+    prev = nodes[0]
+    items: list[str | fx.Node] = []
+    for pos, n in enumerate(nodes[1:-1]):
+        if len(prev.users) != 1 or not n.args or n.args[0] is not prev:
+            return None
+        if n.op == "call_module" and n.target == str(pos) and len(n.args) == 1 \
+                and not n.kwargs:
+            items.append(str(pos))
+        elif n.op == "call_function" and n.target in _ACTIVATIONS and len(n.args) == 1 \
+                and str(pos) not in gm._modules \
+                and set(n.kwargs) <= set(_ACTIVATIONS[n.target][1]):
+            items.append(n)
+        else:
+            return None
+        prev = n
+    if nodes[-1].args[0] is not prev or len(items) != len(nodes) - 2 or \
+            sorted(int(k) for k in gm._modules) != [int(i) for i in items
+                                                    if isinstance(i, str)]:
+        return None
+    return items
 
 
 # ---------------------------------------------------------------- the generator
@@ -388,11 +421,12 @@ class _Generator:
               graph: fx.Graph) -> str:
         """An expression that builds ``mod`` (at ``path`` in the class being described)."""
         if isinstance(mod, fx.GraphModule):
-            if _is_pure_chain(mod):
+            seq = _sequential(mod)
+            if seq is not None:
                 tree.kinds[path] = "Sequential"
                 sub = _Tree({}, {})
-                items = [self._expr(c, k, slots, sub, mod.graph)
-                         for k, c in mod._modules.items() if c is not None]
+                items = [self._expr(mod._modules[i], i, slots, sub, mod.graph)  # type: ignore[arg-type]
+                         if isinstance(i, str) else _activation(i) for i in seq]
                 return _container("nn.Sequential", items, slots)
             key = self.key(mod)
             if not self.final:
@@ -591,6 +625,11 @@ class _Generator:
             self.uses.add(f"import {mod}")
             return f"{mod}.{name}"
         raise TypeError(f"cannot write the function {fn!r} as source")
+
+
+def _activation(node: fx.Node) -> str:
+    cls, _ = _ACTIVATIONS[node.target]
+    return f"{cls}(" + ", ".join(f"{k}={literal(v)}" for k, v in node.kwargs.items()) + ")"
 
 
 def _resolves(mod: str, name: str, fn: Any) -> bool:
