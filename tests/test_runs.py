@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -153,6 +154,25 @@ def test_compile_flag_reaches_torch_compile(monkeypatch: pytest.MonkeyPatch) -> 
     assert seen == [result["model"]] and ", torch.compile, cpu" in lines[0]
 
 
+def test_a_compile_failure_in_the_first_step_is_rg744(monkeypatch: pytest.MonkeyPatch) -> None:
+    class InductorError(RuntimeError):
+        pass
+
+    InductorError.__module__ = "torch._inductor.exc"
+
+    class Failing(torch.nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            raise InductorError("CppCompileError: C++ compile error\nmore lines")
+
+    monkeypatch.setattr(torch, "compile", lambda model: Failing())
+    with pytest.raises(ResgraphError) as err:
+        train(resgraph.loads(DROPOUT_MLP), epochs=1, compile=True, progress=False, log=quiet)
+    assert err.value.code == "RG744" and err.value.message == (
+        "torch.compile failed: CppCompileError: C++ compile error; train without --compile")
+
+
+@pytest.mark.skipif(not (shutil.which("g++") or shutil.which("c++")),
+                    reason="inductor needs a C++ compiler on the CPU")
 def test_compile_really_compiles_a_tiny_net() -> None:
     """torch.compile on the CPU (inductor: a C++ compiler) trains; about 10 s."""
     result = train(resgraph.loads("network m() { input x[64]\n x -> linear(10) }"), epochs=1,

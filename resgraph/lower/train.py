@@ -321,7 +321,7 @@ def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch
     steps = opts.epochs * per_epoch if max_steps is None else \
         min(max_steps, opts.epochs * per_epoch)
     base_lr = opts.learning_rate
-    opt = make_optimizer(opts.optimizer, net.parameters(), base_lr, opts.weight_decay)
+    opt = make_optimizer(opts.optimizer, model.parameters(), base_lr, opts.weight_decay)
     factor = lr_factor(opts.schedule, steps, round(opts.warmup * per_epoch))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
     amp_dtype = _amp_dtype(opts.amp, dev)
