@@ -231,10 +231,13 @@ class Drawing:
     warnings: list[str] = field(default_factory=list)
 
 
-def _prepare(arch: Architecture, opts: RenderOptions) -> Drawing:
-    """Choose the view and its arrangement; with ``fit``, search the layouts that fit."""
+def _prepare(arch: Architecture, opts: RenderOptions, image: bool = False) -> Drawing:
+    """Choose the view and its arrangement; with ``fit``, search the layouts that fit.
+    For an ``image``, a view too large for ``dot`` is refused before any DOT is written."""
     if opts.fit is None:
         view = view_of(arch, opts)
+        if image:
+            check_drawable(view, opts)
         arr = arrangement(view, opts)
         return Drawing(view, _source(arch, view, opts, arr), arr.kind if arr else "plain")
     if dot_missing():
@@ -488,7 +491,7 @@ def _image(drawing: Drawing, opts: RenderOptions, fmt: str) -> bytes:
 def to_image(arch: Architecture, fmt: str, **options: Any) -> bytes:
     """The diagram as ``svg``, ``png`` or ``pdf`` bytes, laid out by ``dot``."""
     opts = RenderOptions.from_kwargs(options)
-    drawing = _prepare(arch, opts)
+    drawing = _prepare(arch, opts, image=True)
     data = _image(drawing, opts, fmt)
     for text in drawing.warnings:
         warnings.warn(text, RenderWarning, stacklevel=2)
@@ -538,7 +541,7 @@ def write(arch: Architecture, path: str, opts: RenderOptions) -> Drawing:
         view = view_of(arch, opts)
         _save(target, to_mermaid_text(view, rankdir=opts.rankdir).encode("utf-8"))
         return Drawing(view, "")
-    drawing = _prepare(arch, opts)
+    drawing = _prepare(arch, opts, image=fmt not in ("dot", "mmd"))
     if fmt == "dot":
         _save(target, drawing.source.encode("utf-8"))
         return drawing
