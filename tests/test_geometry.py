@@ -184,7 +184,7 @@ def test_no_edge_crosses_a_cluster_title(path: Path) -> None:
 
 def test_left_to_right_resnet18_keeps_its_titles_clear() -> None:
     """The issue's case: in LR mode the residual line ran through ``basic(128)``."""
-    fig = Figure.parse(svg("resnet18", rankdir="LR"))
+    fig = Figure.parse(svg("resnet18", rankdir="LR", collapse=False))
     assert any("basic(128" in text for text, _ in fig.titles)
     assert title_crossings(fig) == []
 
