@@ -134,6 +134,17 @@ def test_legend_font_and_family_options() -> None:
     assert "×n" not in dot and "resnet18 · 11.7M params" in dot  # a title, not a sentence
 
 
+def test_shapes_option_of_the_cli(tmp_path: Path) -> None:
+    """``--shapes`` labels the edges where the shape changes, ``--shapes all`` every edge."""
+    labelled = {}
+    for flag in (["--shapes"], ["--shapes", "all"], []):
+        out = tmp_path / f"r{len(flag)}.dot"
+        assert main(["render", str(ROOT / "examples/resnet18.rg"), "-o", str(out),
+                     "--expand", *flag]) == 0
+        labelled[" ".join(flag)] = len(re.findall(r"-> \S+ \[.*label=", out.read_text()))
+    assert labelled[""] == 0 < labelled["--shapes"] < labelled["--shapes all"]
+
+
 def test_bad_page_options() -> None:
     arch = load("resnet18")
     for options in [{"fit": "3.3"}, {"fit": "wide"}, {"fit": "0.5in"}, {"font": 0},
