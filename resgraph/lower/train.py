@@ -50,7 +50,7 @@ from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
 from resgraph.lower import runs
 from resgraph.lower.build import compile_arch
-from resgraph.lower.data import augment, load_data
+from resgraph.lower.data import Data, augment, load_data
 from resgraph.lower.schedule import DEFAULT_LRS, describe_schedule, lr_factor, make_optimizer
 from resgraph.lower.train_checks import (
     DEFAULT_LR,
@@ -278,22 +278,130 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
             dist.destroy_process_group()
 
 
-def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch.device,
-           rank: int, world: int, progress: bool, data: str, max_steps: int | None,
-           log: Callable[[str], Any], out: str | os.PathLike[str] | None,
-           state: dict[str, Any] | None, config: dict[str, Any] | None,
-           plain: bool) -> dict[str, Any]:
-    say = log if rank == 0 else (lambda s: None)
-    try:
-        import tqdm as _tqdm  # noqa: F401
+@dataclass
+class _Loop:
+    """What one process trains with: the module (and its compiled / DDP wrappers), the data
+    loader, the optimizer, the schedule and the AMP scaler, and where the run stands."""
+
+    arch: Architecture
+    opts: Options
+    dev: torch.device
+    rank: int
+    world: int
+    model: nn.Module
+    net: nn.Module
+    sampler: DistributedSampler[Any]
+    loader: DataLoader[Any]
+    opt: torch.optim.Optimizer
+    sched: torch.optim.lr_scheduler.LambdaLR
+    factor: Callable[[int], float]
+    scaler: torch.amp.GradScaler
+    amp_dtype: torch.dtype | None
+    steps: int
+    epoch: int = 1  #: the next epoch to train
+    step: int = 0  #: steps done
+    best: float = -1.0
+    best_epoch: int = 0
+
+    def restore(self, state: dict[str, Any]) -> None:
+        """Continue from a checkpoint (:func:`_save_epoch`)."""
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as exc:
+            raise ResgraphError("RG743", f"the checkpoint's weights do not fit network "
+                                f"'{self.arch.name}': {str(exc).splitlines()[0]}") from None
+        self.opt.load_state_dict(state["optimizer"])
+        self.sched.load_state_dict(state["scheduler"])
+        if state.get("scaler"):
+            self.scaler.load_state_dict(state["scaler"])
+        torch.set_rng_state(state["rng"])
+        if self.dev.type == "cuda" and state.get("cuda_rng"):
+            torch.cuda.set_rng_state_all(state["cuda_rng"])
+        self.epoch, self.step = int(state["epoch"]) + 1, int(state["step"])
+        for group, base in zip(self.opt.param_groups, self.sched.base_lrs):
+            group["lr"] = base * self.factor(self.step)  # the same, or the stretched schedule
+        self.best, self.best_epoch = float(state["best_accuracy"]), int(state["best_epoch"])
+
+    def header(self, data: Data, plain: bool) -> str:
+        """The first line: what trains on what, and how."""
+        o, extras = self.opts, [describe_schedule(self.opts.schedule, self.opts.warmup)]
+        if self.amp_dtype is not None:
+            extras.append(f"{_dtype_name(self.amp_dtype)} autocast"
+                          + (" + grad scaler" if self.scaler.is_enabled() else ""))
+        if o.compile:
+            extras.append("torch.compile")
+        if o.crop_pad or o.flip:
+            extras.append(" + ".join(([f"crop pad {o.crop_pad}"] if o.crop_pad else [])
+                                     + (["flip"] if o.flip else [])))
+        name = "Adam" if o.optimizer == "adam" else "SGD"
+        wd = f", weight decay {o.weight_decay:g}" if o.weight_decay else ""
+        return (f"training {self.arch.name}{' (plain)' if plain else ''} "
+                f"({self.arch.num_params:,} parameters) on {data.describe()}; "
+                f"{_count(o.epochs, 'epoch')}, batch {o.batch_size}"
+                + (" per process" if self.world > 1 else "")
+                + f", {name} lr {o.learning_rate:g}{wd}, {', '.join(extras)}, {self.dev}"
+                + (f", DDP × {self.world}" if self.world > 1 else ""))
+
+    def _logits(self, x: torch.Tensor) -> torch.Tensor:
+        try:
+            with torch.autocast(self.dev.type, dtype=self.amp_dtype or torch.bfloat16,
+                                enabled=self.amp_dtype is not None):
+                return self.net(x)
+        except Exception as exc:
+            if self.opts.compile and type(exc).__module__.startswith(("torch._dynamo",
+                                                                      "torch._inductor")):
+                raise ResgraphError("RG744", "torch.compile failed: "
+                                    f"{str(exc).strip().splitlines()[0][:300]}; train without "
+                                    "--compile") from None
+            raise
+
+    def train_epoch(self, progress: bool, step_losses: list[float]) -> torch.Tensor:
+        """One epoch (or up to the last step); (loss sum, correct, count) over all ranks."""
         from tqdm.auto import tqdm
-    except ImportError:
-        raise ResgraphError("RG714", "the progress bar needs tqdm: pip install "
-                            "'resgraph[train]' (or pass --no-progress)") from None
-    loaded = load_data(data, shape, hparams=arch.hparams, holdout=opts.holdout,
-                       normalize=opts.normalize)
-    check_classes(arch, loaded)
-    train_set, test_set = loaded.train, loaded.test
+
+        o, epoch = self.opts, self.epoch
+        self.sampler.set_epoch(epoch)  # the order is a function of (seed, epoch)
+        self.net.train()
+        totals = torch.zeros(3, dtype=torch.float64)
+        bar = tqdm(self.loader, desc=f"epoch {epoch}/{o.epochs}", leave=False, unit="batch",
+                   disable=None if progress and self.rank == 0 else True)
+        for batch, (x, y) in enumerate(bar, 1):
+            if o.crop_pad > 0 or o.flip:
+                gen = torch.Generator().manual_seed(_seed_of(o.seed, epoch, batch, self.rank))
+                x = augment(x, gen, o.crop_pad, o.flip)
+            x, y = x.to(self.dev, non_blocking=True), y.to(self.dev, non_blocking=True)
+            logits = self._logits(x)
+            loss = F.cross_entropy(logits.float(), y)
+            value = float(loss.detach())
+            _check_loss(value, self.world, self.dev, epoch, batch, self.step + 1,
+                        o.learning_rate, DEFAULT_LRS.get(o.optimizer, DEFAULT_LR))
+            self.opt.zero_grad(set_to_none=True)
+            self.scaler.scale(loss).backward()
+            self.scaler.step(self.opt)
+            self.scaler.update()
+            self.sched.step()
+            step_losses.append(value)
+            totals += torch.tensor([value * len(y), float((logits.argmax(1) == y).sum()),
+                                    len(y)], dtype=torch.float64)
+            bar.set_postfix(loss=f"{value:.4f}")
+            self.step += 1
+            if self.step >= self.steps:
+                break
+        bar.close()
+        if self.world > 1:
+            reduced = totals.to(self.dev)
+            dist.all_reduce(reduced)
+            totals = reduced.cpu()
+        return totals
+
+
+def _dtype_name(dtype: torch.dtype | None) -> str | None:
+    return str(dtype).replace("torch.", "") if dtype is not None else None
+
+
+def _build(arch: Architecture, opts: Options, train_set: TensorDataset, dev: torch.device,
+           rank: int, world: int, max_steps: int | None) -> _Loop:
+    """The module, its wrappers, the loader, optimizer, schedule and scaler, seeded."""
     torch.manual_seed(opts.seed)
     try:
         model = compile_arch(arch, device=dev)
@@ -314,153 +422,81 @@ def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch
             run_model, device_ids=[dev.index] if dev.type == "cuda" else None)
     sampler: DistributedSampler[Any] = DistributedSampler(train_set, world, rank, shuffle=True,
                                                           seed=opts.seed)
-    per_rank = len(sampler)
     loader = DataLoader(train_set, batch_size=opts.batch_size, sampler=sampler,
-                        drop_last=per_rank % opts.batch_size == 1)  # a batch of 1 breaks BN
-    per_epoch = len(loader)
-    steps = opts.epochs * per_epoch if max_steps is None else \
-        min(max_steps, opts.epochs * per_epoch)
-    base_lr = opts.learning_rate
-    opt = make_optimizer(opts.optimizer, model.parameters(), base_lr, opts.weight_decay)
-    factor = lr_factor(opts.schedule, steps, round(opts.warmup * per_epoch))
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+                        drop_last=len(sampler) % opts.batch_size == 1)  # a batch of 1 breaks BN
+    steps = opts.epochs * len(loader)
+    steps = steps if max_steps is None else min(max_steps, steps)
+    opt = make_optimizer(opts.optimizer, model.parameters(), opts.learning_rate,
+                         opts.weight_decay)
+    factor = lr_factor(opts.schedule, steps, round(opts.warmup * len(loader)))
     amp_dtype = _amp_dtype(opts.amp, dev)
-    scaler = torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16)
-    first_epoch, step, best, best_epoch = 1, 0, -1.0, 0
+    return _Loop(arch, opts, dev, rank, world, model, net, sampler, loader, opt,
+                 torch.optim.lr_scheduler.LambdaLR(opt, factor), factor,
+                 torch.amp.GradScaler(dev.type, enabled=amp_dtype == torch.float16), amp_dtype,
+                 steps)
+
+
+def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch.device,
+           rank: int, world: int, progress: bool, data: str, max_steps: int | None,
+           log: Callable[[str], Any], out: str | os.PathLike[str] | None,
+           state: dict[str, Any] | None, config: dict[str, Any] | None,
+           plain: bool) -> dict[str, Any]:
+    say = log if rank == 0 else (lambda s: None)
+    try:
+        import tqdm  # noqa: F401
+    except ImportError:
+        raise ResgraphError("RG714", "the progress bar needs tqdm: pip install "
+                            "'resgraph[train]' (or pass --no-progress)") from None
+    loaded = load_data(data, shape, hparams=arch.hparams, holdout=opts.holdout,
+                       normalize=opts.normalize)
+    check_classes(arch, loaded)
+    loop = _build(arch, opts, loaded.train, dev, rank, world, max_steps)
     if state is not None:
-        try:
-            model.load_state_dict(state["model"])
-        except RuntimeError as exc:
-            raise ResgraphError("RG743", f"the checkpoint's weights do not fit network "
-                                f"'{arch.name}': {str(exc).splitlines()[0]}") from None
-        opt.load_state_dict(state["optimizer"])
-        sched.load_state_dict(state["scheduler"])
-        if state.get("scaler"):
-            scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"])
-        if dev.type == "cuda" and state.get("cuda_rng"):
-            torch.cuda.set_rng_state_all(state["cuda_rng"])
-        first_epoch, step = int(state["epoch"]) + 1, int(state["step"])
-        for group, base in zip(opt.param_groups, sched.base_lrs):
-            group["lr"] = base * factor(step)  # the same value, or on the stretched schedule
-        best, best_epoch = float(state["best_accuracy"]), int(state["best_epoch"])
-    run_dir: Path | None = None
-    options = {**asdict(opts), "lr": base_lr, "world_size": world,
-               "amp_dtype": str(amp_dtype).replace("torch.", "") if amp_dtype else None}
-    if out is not None and world > 1:
-        dist.barrier()  # every rank has checked the folder before rank 0 writes to it
-    if out is not None and rank == 0:
-        run_dir = Path(out)
-        if state is None:
-            run_dir = runs.prepare_out(out)
-            runs.write_config(run_dir, runs.run_config(arch, data, options, plain))
-        else:
-            runs.keep_metrics(run_dir, first_epoch - 1)
-    extras = [describe_schedule(opts.schedule, opts.warmup)]
-    if amp_dtype is not None:
-        extras.append(f"{options['amp_dtype']} autocast" + (" + grad scaler" if scaler.is_enabled()
-                                                       else ""))
-    if opts.compile:
-        extras.append("torch.compile")
-    if opts.crop_pad or opts.flip:
-        extras.append(" + ".join(([f"crop pad {opts.crop_pad}"] if opts.crop_pad else [])
-                                 + (["flip"] if opts.flip else [])))
-    wd = f", weight decay {opts.weight_decay:g}" if opts.weight_decay else ""
-    say(f"training {arch.name}{' (plain)' if plain else ''} ({arch.num_params:,} parameters) "
-        f"on {loaded.describe()}; {_count(opts.epochs, 'epoch')}, batch {opts.batch_size}"
-        + (" per process" if world > 1 else "")
-        + f", {opts.optimizer.capitalize() if opts.optimizer == 'adam' else 'SGD'} lr "
-        f"{base_lr:g}{wd}, {', '.join(extras)}, {dev}"
-        + (f", DDP × {world}" if world > 1 else ""))
+        loop.restore(state)
+    run_dir = _open_run(out, state is not None, loop, arch, data, plain)
+    say(loop.header(loaded, plain))
     if state is not None:
-        say(f"resuming {out} after epoch {first_epoch - 1} (step {step}, best test accuracy "
-            f"{best:.2%} in epoch {best_epoch})")
+        say(f"resuming {out} after epoch {loop.epoch - 1} (step {loop.step}, best test "
+            f"accuracy {loop.best:.2%} in epoch {loop.best_epoch})")
     if config is not None and config.get("options", {}).get("world_size", world) != world:
         say(f"note: the run had {config['options']['world_size']} processes, this one {world}:"
             " the data order differs from an uninterrupted run")
     result: dict[str, Any] = {"train_losses": [], "train_accuracies": [], "test_accuracies": [],
                               "test_losses": [], "lrs": [], "step_losses": [],
-                              "world_size": world, "model": model,
+                              "world_size": world, "model": loop.model,
                               "out": Path(out) if out is not None else None}
     threads = torch.get_num_threads()
     if dev.type == "cpu" and _batch_macs(arch, opts.batch_size) < SMALL_BATCH_MACS:
         torch.set_num_threads(1)  # tiny ops: one thread is fastest, and robust to busy cores
-    augmenting = opts.crop_pad > 0 or opts.flip
-    start, epoch = time.perf_counter(), first_epoch
+    start = time.perf_counter()
     try:
-        for epoch in range(first_epoch, opts.epochs + 1):
-            if step >= steps:
-                break
-            sampler.set_epoch(epoch)
-            net.train()
-            epoch_start = time.perf_counter()
-            totals = torch.zeros(3, dtype=torch.float64)  # loss sum, correct, count
-            bar = tqdm(loader, desc=f"epoch {epoch}/{opts.epochs}", leave=False, unit="batch",
-                       disable=None if progress and rank == 0 else True)
-            for batch, (x, y) in enumerate(bar, 1):
-                if augmenting:
-                    gen = torch.Generator().manual_seed(_seed_of(opts.seed, epoch, batch, rank))
-                    x = augment(x, gen, opts.crop_pad, opts.flip)
-                x, y = x.to(dev, non_blocking=True), y.to(dev, non_blocking=True)
-                try:
-                    with torch.autocast(dev.type, dtype=amp_dtype or torch.bfloat16,
-                                        enabled=amp_dtype is not None):
-                        logits = net(x)
-                except Exception as exc:
-                    if opts.compile and type(exc).__module__.startswith(
-                            ("torch._dynamo", "torch._inductor")):
-                        raise ResgraphError("RG744", "torch.compile failed: "
-                                            f"{str(exc).strip().splitlines()[0][:300]}; train "
-                                            "without --compile") from None
-                    raise
-                loss = F.cross_entropy(logits.float(), y)
-                value = float(loss.detach())
-                _check_loss(value, world, dev, epoch, batch, step + 1, base_lr,
-                            DEFAULT_LRS.get(opts.optimizer, DEFAULT_LR))
-                opt.zero_grad(set_to_none=True)
-                scaler.scale(loss).backward()
-                scaler.step(opt)
-                scaler.update()
-                sched.step()
-                result["step_losses"].append(value)
-                totals += torch.tensor([value * len(y), float((logits.argmax(1) == y).sum()),
-                                        len(y)], dtype=torch.float64)
-                bar.set_postfix(loss=f"{value:.4f}")
-                step += 1
-                if step >= steps:
-                    break
-            bar.close()
+        while loop.epoch <= opts.epochs and loop.step < loop.steps:
+            epoch, epoch_start = loop.epoch, time.perf_counter()
+            totals = loop.train_epoch(progress, result["step_losses"])
             train_seconds = time.perf_counter() - epoch_start
-            if world > 1:
-                reduced = totals.to(dev)
-                dist.all_reduce(reduced)
-                totals = reduced.cpu()
-            test_loss, test_acc = evaluate(model, test_set, dev, amp=amp_dtype)
-            loss_avg, train_acc = float(totals[0] / totals[2]), float(totals[1] / totals[2])
-            lr_now = float(opt.param_groups[0]["lr"])
-            for key, value in (("train_losses", loss_avg), ("train_accuracies", train_acc),
-                               ("test_accuracies", test_acc), ("test_losses", test_loss),
-                               ("lrs", lr_now)):
-                result[key].append(value)
-            improved = test_acc > best
+            test_loss, test_acc = evaluate(loop.model, loaded.test, dev, amp=loop.amp_dtype)
+            row = {"epoch": epoch, "train_loss": float(totals[0] / totals[2]),
+                   "train_accuracy": float(totals[1] / totals[2]), "test_loss": test_loss,
+                   "test_accuracy": test_acc, "lr": float(loop.opt.param_groups[0]["lr"])}
+            for key, name in (("train_losses", "train_loss"), ("train_accuracies",
+                              "train_accuracy"), ("test_accuracies", "test_accuracy"),
+                              ("test_losses", "test_loss"), ("lrs", "lr")):
+                result[key].append(row[name])
+            improved = test_acc > loop.best
             if improved:
-                best, best_epoch = test_acc, epoch
+                loop.best, loop.best_epoch = test_acc, epoch
             if run_dir is not None:
-                _save_epoch(run_dir, model, opt, sched, scaler, dev, epoch, step, best,
-                            best_epoch, improved, {
-                                "epoch": epoch, "train_loss": loss_avg,
-                                "train_accuracy": train_acc, "test_loss": test_loss,
-                                "test_accuracy": test_acc, "lr": lr_now,
-                                "seconds": round(time.perf_counter() - epoch_start, 4),
-                                "images_per_second": round(float(totals[2]) / train_seconds,
-                                                           1)})
-            say(f"epoch {epoch:>3}/{opts.epochs}  loss {loss_avg:.4f}  train acc "
-                f"{train_acc:6.2%}  test acc {test_acc:6.2%}  lr {lr_now:.3g}  "
+                row["seconds"] = round(time.perf_counter() - epoch_start, 4)
+                row["images_per_second"] = round(float(totals[2]) / train_seconds, 1)
+                _save_epoch(run_dir, loop, improved, row)
+            loop.epoch += 1
+            say(f"epoch {epoch:>3}/{opts.epochs}  loss {row['train_loss']:.4f}  train acc "
+                f"{row['train_accuracy']:6.2%}  test acc {test_acc:6.2%}  lr {row['lr']:.3g}  "
                 f"({time.perf_counter() - start:.1f} s)")
     except (MemoryError, RuntimeError) as exc:
         if _out_of_memory(exc):
-            raise _memory_error(arch, f"in epoch {epoch}, step {step + 1}, training",
-                                opts.batch_size) from None
+            raise _memory_error(arch, f"in epoch {loop.epoch}, step {loop.step + 1}, "
+                                "training", opts.batch_size) from None
         raise
     finally:
         torch.set_num_threads(threads)
@@ -469,26 +505,45 @@ def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch
                             "epochs; give a larger --epochs to train it further")
     result["seconds"] = time.perf_counter() - start
     result["test_accuracy"] = result["test_accuracies"][-1]
-    result["best_accuracy"], result["best_epoch"] = best, best_epoch
-    say(f"test accuracy {result['test_accuracy']:.2%} on {len(test_set)} images after "
-        f"{_count(epoch, 'epoch')} ({result['seconds']:.1f} s)"
-        + (f"; best {best:.2%} (epoch {best_epoch}); run in {out}" if out is not None else ""))
+    result["best_accuracy"], result["best_epoch"] = loop.best, loop.best_epoch
+    say(f"test accuracy {result['test_accuracy']:.2%} on {len(loaded.test)} images after "
+        f"{_count(loop.epoch - 1, 'epoch')} ({result['seconds']:.1f} s)"
+        + (f"; best {loop.best:.2%} (epoch {loop.best_epoch}); run in {out}"
+           if out is not None else ""))
     return result
 
 
-def _save_epoch(run_dir: Path, model: nn.Module, opt: torch.optim.Optimizer,
-                sched: torch.optim.lr_scheduler.LRScheduler, scaler: torch.amp.GradScaler,
-                dev: torch.device, epoch: int, step: int, best: float, best_epoch: int,
-                improved: bool, metrics: dict[str, Any]) -> None:
+def _open_run(out: str | os.PathLike[str] | None, resuming: bool, loop: _Loop,
+              arch: Architecture, data: str, plain: bool) -> Path | None:
+    """The run folder rank 0 writes to: created with its config, or (resuming) its metrics
+    cut back to the checkpoint's epoch. None on other ranks and without ``out``."""
+    if out is None:
+        return None
+    if loop.world > 1:
+        dist.barrier()  # every rank has checked the folder before rank 0 writes to it
+    if loop.rank != 0:
+        return None
+    if resuming:
+        runs.keep_metrics(Path(out), loop.epoch - 1)
+        return Path(out)
+    options = {**asdict(loop.opts), "lr": loop.opts.learning_rate, "world_size": loop.world,
+               "amp_dtype": _dtype_name(loop.amp_dtype)}
+    run_dir = runs.prepare_out(out)
+    runs.write_config(run_dir, runs.run_config(arch, data, options, plain))
+    return run_dir
+
+
+def _save_epoch(run_dir: Path, loop: _Loop, improved: bool, metrics: dict[str, Any]) -> None:
     """The epoch's files: last (and best) weights, its metrics line, then the checkpoint."""
-    runs.save_weights(run_dir / runs.LAST, model)
+    runs.save_weights(run_dir / runs.LAST, loop.model)
     if improved:
-        runs.save_weights(run_dir / runs.BEST, model)
+        runs.save_weights(run_dir / runs.BEST, loop.model)
     runs.append_metrics(run_dir, metrics)
     runs.save_checkpoint(run_dir, {
-        "epoch": epoch, "step": step, "best_accuracy": best, "best_epoch": best_epoch,
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-        "scaler": scaler.state_dict() if scaler.is_enabled() else {},
+        "epoch": loop.epoch, "step": loop.step, "best_accuracy": loop.best,
+        "best_epoch": loop.best_epoch,
+        "model": {k: v.detach().cpu() for k, v in loop.model.state_dict().items()},
+        "optimizer": loop.opt.state_dict(), "scheduler": loop.sched.state_dict(),
+        "scaler": loop.scaler.state_dict() if loop.scaler.is_enabled() else {},
         "rng": torch.get_rng_state(),
-        "cuda_rng": torch.cuda.get_rng_state_all() if dev.type == "cuda" else []})
+        "cuda_rng": torch.cuda.get_rng_state_all() if loop.dev.type == "cuda" else []})
