@@ -204,3 +204,22 @@ def test_help_shows_every_default() -> None:
     assert len(own) == 20
     for action in own:
         assert action.help and "default" in action.help, action.dest
+
+
+def test_run_data_gives_the_images_the_run_was_tested_on(tmp_path: Path) -> None:
+    """A lesion study loads the run's data with runs.run_data: the same split (seed 0, the
+    run's --holdout) and normalisation, whatever the training --seed was."""
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    np.savez(tmp_path / "d.npz", x=rng.integers(0, 256, (60, 8, 8), dtype=np.uint8),
+             y=np.arange(60) % 3)
+    result = train(resgraph.loads(DROPOUT_MLP), epochs=2, seed=5, data=str(tmp_path / "d.npz"),
+                   holdout=0.4, normalize=True, out=tmp_path / "run", progress=False, log=quiet)
+    config = runs.read_config(tmp_path / "run")
+    data = runs.run_data(config, (64,))
+    assert (len(data.train), len(data.test)) == (36, 24) and data.normalization is not None
+    model = resgraph.loads(DROPOUT_MLP).compile()
+    model.load_state_dict(load_file(tmp_path / "run" / "last.safetensors"))
+    assert evaluate(model, data.test, torch.device("cpu")) == \
+        (result["test_losses"][-1], result["test_accuracies"][-1])

@@ -54,7 +54,12 @@ from resgraph.lower.data_formats import (
     stratified_split,
 )
 
-__all__ = ["IMAGE_EXTENSIONS", "Data", "augment", "load_data", "normalized", "stratified_split"]
+__all__ = ["IMAGE_EXTENSIONS", "SPLIT_SEED", "Data", "augment", "load_data", "normalized",
+           "stratified_split"]
+
+#: The seed of the hold-out split ``resgraph train`` uses, whatever its ``--seed``: runs with
+#: different seeds (and lesion studies of them) are tested on the same images.
+SPLIT_SEED = 0
 
 #: Hyperparameter names that set an input's channels / its image size (for the hint).
 _CHANNEL_NAMES = ("channels", "in_channels", "in_chans", "in_ch", "input_channels", "c")

@@ -43,6 +43,7 @@ from torch import nn
 
 from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
+from resgraph.lower.data import SPLIT_SEED, Data, load_data
 from resgraph.plot import METRICS
 from resgraph.plot import read_metrics as read_metrics  # the reader lives beside the plots
 
@@ -74,6 +75,23 @@ def run_config(arch: Architecture, data: str, options: Mapping[str, Any],
             "source": top, "sources": used, "network": arch.name,
             "params": dict(arch.hparams), "parameters": arch.num_params, "plain": plain,
             "data": data, "options": dict(options)}
+
+
+def run_data(config: Mapping[str, Any], input_shape: tuple[int, ...], *,
+             spec: str | None = None, hparams: Mapping[str, Any] | None = None) -> Data:
+    """The data a run trained and was tested on: its ``data`` spec (or ``spec``, where the
+    files moved), its hold-out split (seed :data:`SPLIT_SEED`, its ``holdout``) and its
+    ``normalize``, so that a lesion study measures the same held-out images.
+
+    >>> import resgraph
+    >>> config = run_config(resgraph.load("examples/highway_mlp.rg"), "digits", {})
+    >>> len(run_data(config, (64,)).test)
+    360
+    """
+    options = config.get("options") or {}
+    return load_data(spec or str(config.get("data") or "digits"), input_shape,
+                     seed=SPLIT_SEED, holdout=float(options.get("holdout", 0.2)),
+                     normalize=bool(options.get("normalize", False)), hparams=hparams)
 
 
 def _refuse(folder: str | os.PathLike[str], why: str) -> ResgraphError:

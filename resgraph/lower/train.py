@@ -50,7 +50,7 @@ from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
 from resgraph.lower import runs
 from resgraph.lower.build import compile_arch
-from resgraph.lower.data import Data, augment, load_data
+from resgraph.lower.data import SPLIT_SEED, Data, augment, load_data
 from resgraph.lower.schedule import DEFAULT_LRS, describe_schedule, lr_factor, make_optimizer
 from resgraph.lower.train_checks import (
     DEFAULT_LR,
@@ -447,8 +447,8 @@ def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch
     except ImportError:
         raise ResgraphError("RG714", "the progress bar needs tqdm: pip install "
                             "'resgraph[train]' (or pass --no-progress)") from None
-    loaded = load_data(data, shape, hparams=arch.hparams, holdout=opts.holdout,
-                       normalize=opts.normalize)
+    loaded = load_data(data, shape, seed=SPLIT_SEED, hparams=arch.hparams,
+                       holdout=opts.holdout, normalize=opts.normalize)
     check_classes(arch, loaded)
     loop = _build(arch, opts, loaded.train, dev, rank, world, max_steps)
     if state is not None:
