@@ -107,8 +107,13 @@ def type_name(v: Any) -> str:
             type(None): "none"}.get(type(v), type(v).__name__)
 
 
-def show(v: Any) -> str:
-    """A value as the language writes it."""
+def show(v: Any, digits: int | None = None) -> str:
+    """A value as the language writes it; ``digits`` rounds floats to that many significant
+    digits (for titles, where ``0.037500000000000006`` should read ``0.0375``).
+
+    >>> show([0.1 * 3, 2], digits=12), show(0.1 * 3)
+    ('[0.3, 2]', '0.30000000000000004')
+    """
     if isinstance(v, bool):
         return "true" if v else "false"
     if v is None:
@@ -118,13 +123,13 @@ def show(v: Any) -> str:
     if isinstance(v, str):
         return '"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(v, list):
-        return "[" + ", ".join(show(x) for x in v) + "]"
+        return "[" + ", ".join(show(x, digits) for x in v) + "]"
     if isinstance(v, NodeRef):
         return v.name
     if isinstance(v, UserFunction):
         return v.defn.name
     if isinstance(v, float):
-        return repr(v)
+        return repr(v) if digits is None or not math.isfinite(v) else repr(float(f"{v:.{digits}g}"))
     return str(v)
 
 

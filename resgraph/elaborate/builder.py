@@ -541,7 +541,7 @@ class Elaborator:
         given, _ = match_args(f"block '{defn.name}'", [p.name for p in defn.params],
                               c.args or [], fr.env, self.limits.max_int_bits)
         values = bind_params(defn, given, self.program, self.limits, c.span)
-        shown = ", ".join(show(v) for v in positional_shown(c, values, defn))
+        shown = ", ".join(show(v, digits=12) for v in positional_shown(c, values, defn))
         key = (defn.name, tuple((k, show(v)) for k, v in values.items()))
         inner = self.new_scope(nm, "block", defn.name, f"{defn.name}({shown})", key, c.span,
                                label, index)
