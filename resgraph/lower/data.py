@@ -133,13 +133,12 @@ def normalized(data: Data) -> Data:
     """
     x = data.train.tensors[0]
     dims = [d for d in range(x.dim()) if d != 1] if x.dim() == 4 else list(range(x.dim()))
-    mean = x.mean(dim=dims, dtype=torch.float64)
-    std = x.double().std(dim=dims, correction=0)
+    std, mean = torch.std_mean(x, dim=dims, correction=0)  # float32, no float64 copy
     std = torch.where(std > 0, std, torch.ones_like(std))
     view = (1, -1, 1, 1) if x.dim() == 4 else (1,) * x.dim()
 
     def scale(t: torch.Tensor) -> torch.Tensor:
-        return ((t.double() - mean.view(view)) / std.view(view)).float()
+        return (t - mean.view(view)).div_(std.view(view))
 
     return Data(data.name, TensorDataset(scale(x), data.train.tensors[1]),
                 TensorDataset(scale(data.test.tensors[0]), data.test.tensors[1]), data.classes,

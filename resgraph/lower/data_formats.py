@@ -91,7 +91,7 @@ def _pixels(x: Any, name: str, what: str) -> torch.Tensor:
     """``x`` as float32: ``uint8`` scaled to [0, 1], floats as they are (finite)."""
     t = torch.as_tensor(x)
     if t.dtype == torch.uint8:
-        return t.float() / 255.0
+        return t.float().div_(255.0)
     if t.dtype == torch.bool:
         return t.float()
     if not t.dtype.is_floating_point:
@@ -271,7 +271,7 @@ def read_cifar(folder: Path) -> Split:
     if len(x_tr) == 0 or len(x_te) == 0:
         raise ResgraphError("RG742", f"{folder.name}: the training and test batches must "
                             "each hold images")
-    return Split(x_tr.float() / 255.0, y_tr, x_te.float() / 255.0, y_te, classes,
+    return Split(x_tr.float().div_(255.0), y_tr, x_te.float().div_(255.0), y_te, classes,
                  test_file.name)
 
 
@@ -355,7 +355,7 @@ def read_image_folder(root: Path, label: str, input_shape: tuple[int, ...], seed
         files = [f for n in names for f in classes.get(n, [])]
         y = torch.tensor([i for i, n in enumerate(names) for _ in classes.get(n, [])],
                          dtype=torch.long)
-        return _read_images(files, root, label, mode).float() / 255.0, y
+        return _read_images(files, root, label, mode).float().div_(255.0), y
 
     x, y = read(train_classes)
     if heldout is None:
