@@ -11,6 +11,7 @@ or :class:`~resgraph.render.view.ViewCluster` into Graphviz attributes (shape, f
 
 from __future__ import annotations
 
+from resgraph.kinds import EDGE_KINDS
 from resgraph.render.html import html_label, html_text, small_label
 from resgraph.render.view import ViewCluster, ViewNode, printable
 
@@ -63,11 +64,11 @@ def node_attrs(node: ViewNode) -> dict[str, str]:
     """Graphviz attributes of one drawn node, by its role."""
     attrs = {"tooltip": _tooltip(node.tooltip), "class": node.role}
     if node.role == "merge":
-        green = node.op == "highway"
+        gated = EDGE_KINDS["highway"].style if node.op == "highway" else None
         attrs.update(shape="circle", width="0.3", height="0.3", fixedsize="true",
                      fontsize="13", style="filled", label=html_label(node.lines[:1]),
-                     fillcolor="#d3f9d8" if green else "white",
-                     color="#2b8a3e" if green else "#495057")
+                     fillcolor=gated.fill if gated else "white",
+                     color=gated.color if gated else EDGE_KINDS["seq"].style.color)
         if len(node.lines) > 1:
             attrs["xlabel"] = small_label(node.lines[1:])
         return attrs
@@ -76,8 +77,9 @@ def node_attrs(node: ViewNode) -> dict[str, str]:
     if node.role == "input":
         attrs.update(fillcolor="#e9ecef", label=html_label(node.lines, bold=True))
     elif node.role == "gate":
-        attrs.update(fillcolor="#d3f9d8", color="#2b8a3e", label=html_label(node.lines,
-                                                                           bold=True))
+        gate = EDGE_KINDS["highway"].style  # the highway's gate T, drawn in its kind's colours
+        attrs.update(fillcolor=gate.fill, color=gate.color, label=html_label(node.lines,
+                                                                             bold=True))
     elif node.role == "box":
         attrs.update(shape="box", style="rounded,filled", label=box_label(node),
                      fillcolor=BOX_FILL.get(node.glyph, "#eef3fb"), margin="0.1,0.04")
