@@ -223,3 +223,17 @@ def test_run_data_gives_the_images_the_run_was_tested_on(tmp_path: Path) -> None
     model.load_state_dict(load_file(tmp_path / "run" / "last.safetensors"))
     assert evaluate(model, data.test, torch.device("cpu")) == \
         (result["test_losses"][-1], result["test_accuracies"][-1])
+
+
+def test_plain_is_recorded_and_resumed(tmp_path: Path) -> None:
+    lines: list[str] = []
+    train(small_resnet(), epochs=1, plain=True, out=tmp_path / "run", max_steps=2,
+          progress=False, log=lines.append)
+    assert lines[0].startswith("training digits_resnet (plain) (")
+    config = runs.read_config(tmp_path / "run")
+    assert config["plain"] is True and config["params"] == {"classes": 10, "width": 4}
+    keys = set(load_file(tmp_path / "run" / "last.safetensors"))
+    assert keys < set(small_resnet().compile().state_dict())  # the projections are gone
+    lines.clear()
+    train(small_resnet(), epochs=2, resume=tmp_path / "run", progress=False, log=lines.append)
+    assert lines[0].startswith("training digits_resnet (plain) (")  # plain from the config
