@@ -51,6 +51,21 @@ class Block(fx.GraphModule):
     """A block module: a ``GraphModule`` whose numbered children index like
     ``nn.Sequential``'s (``gm.layer1[0]``)."""
 
+    def __init__(self, root: nn.Module | dict[str, Any], graph: fx.Graph,
+                 class_name: str = "GraphModule") -> None:
+        # GraphModule.__init__ compiles the graph it is given; a block is made with an
+        # empty one and gets its real graph (compiled once) later: skip that first compile
+        self.__dict__["_rg_building"] = True
+        try:
+            super().__init__(root, graph, class_name)
+        finally:
+            del self.__dict__["_rg_building"]
+
+    def recompile(self) -> Any:
+        if self.__dict__.get("_rg_building"):
+            return None
+        return super().recompile()
+
     def __getitem__(self, idx: int) -> nn.Module:
         key = str(idx if idx >= 0 else len(self._numbered()) + idx)
         if key not in self._modules:
@@ -87,7 +102,7 @@ def nest_blocks(gm: fx.GraphModule, arch: Architecture) -> list[str]:
         if region and _extract(gm, region, scope.path, scope.name, member):
             done.append(scope.path)
     gm.graph.lint()
-    gm.recompile()
+    _compile_each_once(gm)
     return sorted(done, key=lambda p: [int(x) if x.isdigit() else -1 for x in p.split(".")])
 
 
@@ -146,7 +161,10 @@ def _extract(gm: fx.GraphModule, region: list[fx.Node], path: str, name: str,
         block._modules.update(container._modules)
         block._parameters.update(container._parameters)
         block._buffers.update(container._buffers)
-    block.graph = sub
+    # Not the ``graph`` setter: it recompiles this block and every block inside it, each
+    # time an enclosing block is made; nest_blocks compiles each block once at the end.
+    block._graph = sub
+    sub.owning_module = block
     parent_path, _, leaf = path.rpartition(".")
     parent = gm.get_submodule(parent_path) if parent_path else gm
     if container is not None:
@@ -175,6 +193,29 @@ def _extract(gm: fx.GraphModule, region: list[fx.Node], path: str, name: str,
         member.pop(n, None)
     _toposort(graph)
     return True
+
+
+def _compile_each_once(gm: fx.GraphModule) -> None:
+    """Generate the forward of ``gm`` and of every ``GraphModule`` below it, each once.
+
+    ``GraphModule.recompile`` also recompiles the module's ``GraphModule`` children, and
+    theirs, so recompiling each block would compile the innermost ones once per enclosing
+    block, while recompiling the root alone would miss blocks under a plain container (a
+    DenseNet layer inside its dense block). Each module is compiled here with that
+    recursion switched off for it alone (an attribute of the instance, removed after)."""
+    mods = [m for m in gm.modules() if isinstance(m, fx.GraphModule)]
+    for m in mods:
+        object.__setattr__(m, "_recompile_submodules", _no_submodules)
+    try:
+        for m in mods:
+            m.recompile()
+    finally:
+        for m in mods:
+            object.__delattr__(m, "_recompile_submodules")
+
+
+def _no_submodules() -> list[Any]:
+    return []
 
 
 def _class_name(name: str) -> str:
