@@ -71,7 +71,7 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "", legend: str 
     arr = arrangement or Arrangement()
     dot = graphviz.Digraph(view.name, graph_attr={
         "rankdir": rankdir, "newrank": "true", "nodesep": "0.15" if tight else "0.25",
-        "ranksep": "0.12" if tight else "0.3",
+        "ranksep": "0.12" if tight else "0.3", **({"pad": "0.02"} if tight else {}),
         "fontname": font, "fontsize": "12", "labelloc": "t",
         "label": html_label([title], bold=True) if title else "",
         "tooltip": view.name},
@@ -124,7 +124,8 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "", legend: str 
         keys = LEGEND_NODE.findall("".join(dot.body[before:]))
         for node in (n.id for n in view.nodes.values() if n.role == "input"):
             if keys:
-                dot.edge(keys[-1], node, style="invis", **{"class": "legend"})
+                # weight 0: above the inputs, but free to sit where it adds least width
+                dot.edge(keys[-1], node, style="invis", weight="0", **{"class": "legend"})
     return dot
 
 

@@ -31,8 +31,8 @@ ASPECT = 3.0
 """The tallest figure fitting prefers: height at most this many times the width."""
 MAX_PIECES = 6
 """The most pieces a snake layout cuts a chain into."""
-PAD = 8.0
-"""Points ``dot`` adds around a drawing (its ``pad``, 4 pt a side)."""
+PAD = 2.88
+"""Points ``dot`` adds around a fitted drawing (its ``pad``, 0.02 in a side)."""
 
 FONT_SIZE = re.compile(r'(?<=[\s\[,])fontsize="?(\d+(?:\.\d+)?)"?|POINT-SIZE="(\d+(?:\.\d+)?)"')
 
@@ -148,7 +148,7 @@ class Layout:
         """Read ``dot -Tplain`` output (inches) into points, pad included.
 
         >>> Layout.parse("graph 1 2 3\\nnode a 0.5 1.5 1 0.5 x solid box black lightgrey\\n")
-        Layout(width=152.0, height=224.0, centres={'a': (36.0, 108.0)})
+        Layout(width=146.88, height=218.88, centres={'a': (36.0, 108.0)})
         """
         lines = plain.splitlines()
         _, scale, width, height = lines[0].split()[:4]
