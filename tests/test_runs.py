@@ -106,6 +106,8 @@ def test_resume_reaches_the_weights_of_an_uninterrupted_run(tmp_path: Path, net:
 
 
 def test_resume_refusals(tmp_path: Path) -> None:
+    import numpy as np
+
     run = tmp_path / "run"
     train(resgraph.loads(DROPOUT_MLP), epochs=1, out=run, progress=False, log=quiet)
     with pytest.raises(ResgraphError, match=f"RG743.*run folder '{run}': it holds a run already; "
@@ -117,6 +119,12 @@ def test_resume_refusals(tmp_path: Path) -> None:
               log=quiet)
     with pytest.raises(ResgraphError, match="has finished its 1 epochs; give a larger --epochs"):
         train(resgraph.loads(DROPOUT_MLP), resume=run, progress=False, log=quiet)
+    with pytest.raises(ResgraphError, match=r"trained on 1,437 train / 360 test samples \[64\], "
+                       r"10 classes, but --data d.npz gives 8 train / 2 test \(seeded 20% "
+                       r"split\) samples \[64\], 2 classes; give the run's data"):
+        np.savez(tmp_path / "d.npz", x=np.zeros((10, 64), np.float32), y=np.arange(10) % 2)
+        train(resgraph.loads(DROPOUT_MLP), epochs=2, resume=run, data=str(tmp_path / "d.npz"),
+              progress=False, log=quiet)
     with pytest.raises(ResgraphError, match="trained another network: its network differs"):
         train(small_resnet(), epochs=2, resume=run, progress=False, log=quiet)
     (tmp_path / "other").mkdir()

@@ -453,7 +453,8 @@ def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch
     loop = _build(arch, opts, loaded.train, dev, rank, world, max_steps)
     if state is not None:
         loop.restore(state)
-    run_dir = _open_run(out, state is not None, loop, arch, data, plain)
+    _check_same_data(out, config, loaded)
+    run_dir = _open_run(out, state is not None, loop, arch, data, plain, loaded)
     say(loop.header(loaded, plain))
     if state is not None:
         say(f"resuming {out} after epoch {loop.epoch - 1} (step {loop.step}, best test "
@@ -513,8 +514,23 @@ def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch
     return result
 
 
+def _data_shape(data: Data) -> str:
+    """What must not change on resume: the counts, shapes and classes (not the folder name)."""
+    return data.describe().split(": ", 1)[-1]
+
+
+def _check_same_data(out: str | os.PathLike[str] | None, config: dict[str, Any] | None,
+                     data: Data) -> None:
+    """RG743 where a resumed run would train on other data than it started with."""
+    saved = (config or {}).get("data_shape")
+    if saved is not None and saved != _data_shape(data):
+        raise ResgraphError("RG743", f"run folder '{os.fspath(out or '')}' trained on "
+                            f"{saved}, but --data {data.name} gives {_data_shape(data)}; give "
+                            "the run's data")
+
+
 def _open_run(out: str | os.PathLike[str] | None, resuming: bool, loop: _Loop,
-              arch: Architecture, data: str, plain: bool) -> Path | None:
+              arch: Architecture, data: str, plain: bool, loaded: Data) -> Path | None:
     """The run folder rank 0 writes to: created with its config, or (resuming) its metrics
     cut back to the checkpoint's epoch. None on other ranks and without ``out``."""
     if out is None:
@@ -529,7 +545,9 @@ def _open_run(out: str | os.PathLike[str] | None, resuming: bool, loop: _Loop,
     options = {**asdict(loop.opts), "lr": loop.opts.learning_rate, "world_size": loop.world,
                "amp_dtype": _dtype_name(loop.amp_dtype)}
     run_dir = runs.prepare_out(out)
-    runs.write_config(run_dir, runs.run_config(arch, data, options, plain))
+    config = runs.run_config(arch, data, options, plain)
+    config["data_shape"] = _data_shape(loaded)
+    runs.write_config(run_dir, config)
     return run_dir
 
 
