@@ -1,9 +1,9 @@
 """Regenerate the diagrams committed under docs/ (needs Graphviz's ``dot``).
 
-- ``docs/digits_resnet.svg``: the README's example, expanded;
-- ``docs/resnet18.svg``: ResNet-18, collapsed (``basic(64) ×2``), residual edges bold;
-- ``docs/densenet121.svg``: DenseNet-121, collapsed (the default at 428 nodes);
-- ``docs/all_kinds.svg``: the example with all four connection kinds, expanded.
+- ``docs/digits_resnet.svg``: the README's example, in the default view;
+- ``docs/resnet18.svg``: ResNet-18, collapsed (runs of identical blocks drawn once);
+- ``docs/densenet121.svg``: DenseNet-121 (``examples/densenet.rg``), in the default view;
+- ``docs/all_kinds.svg``: the example with every connection kind, expanded.
 
 Run from anywhere: ``python docs/make_diagrams.py``.
 
@@ -21,18 +21,18 @@ sys.path.insert(0, ROOT)
 
 import resgraph  # noqa: E402
 
-DIAGRAMS: dict[str, dict[str, object]] = {
-    "digits_resnet": {},
-    "resnet18": {"collapse": True},
-    "densenet121": {},
-    "all_kinds": {},
+DIAGRAMS: dict[str, tuple[str, str | None, dict[str, object]]] = {
+    "digits_resnet": ("digits_resnet", None, {}),
+    "resnet18": ("resnet18", None, {"collapse": True}),
+    "densenet121": ("densenet", "densenet121", {}),
+    "all_kinds": ("all_kinds", None, {"collapse": False}),
 }
-"""Example name → render options."""
+"""Diagram name → (example file, network in it, render options)."""
 
 
 def main() -> None:
-    for name, options in DIAGRAMS.items():
-        arch = resgraph.load(os.path.join(ROOT, "examples", f"{name}.rg"))
+    for name, (file, network, options) in DIAGRAMS.items():
+        arch = resgraph.load(os.path.join(ROOT, "examples", f"{file}.rg"), network=network)
         out = os.path.join(ROOT, "docs", f"{name}.svg")
         arch.render(out, **options)
         print(f"wrote {os.path.relpath(out, ROOT)}")
