@@ -213,12 +213,32 @@ def append_metrics(run: Path, row: Mapping[str, Any]) -> None:
 
 
 def keep_metrics(run: Path, last_epoch: int) -> None:
-    """Drop lines after ``last_epoch`` (written after the checkpoint a resume starts from)."""
+    """Keep the lines of epochs up to ``last_epoch``: drop those written after the checkpoint
+    a resume starts from, and a line cut short by a killed run.
+
+    >>> import tempfile
+    >>> run = Path(tempfile.mkdtemp())
+    >>> _ = (run / METRICS).write_text('{"epoch": 1}\\n{"epoch": 2}\\n{"epo')
+    >>> keep_metrics(run, 1)
+    >>> (run / METRICS).read_text()
+    '{"epoch": 1}\\n'
+    """
     path = run / METRICS
     if not path.exists():
         return
-    kept = [line for line in path.read_text(encoding="utf-8").splitlines()
-            if line.strip() and json.loads(line).get("epoch", 0) <= last_epoch]
+
+    def epoch(line: str) -> int | None:
+        try:
+            row = json.loads(line)
+        except ValueError:
+            return None
+        return row.get("epoch") if isinstance(row, dict) else None
+
+    kept = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        number = epoch(line)
+        if isinstance(number, int) and number <= last_epoch:
+            kept.append(line)
     _replace(path, lambda tmp: Path(tmp).write_text("".join(k + "\n" for k in kept),
                                                     encoding="utf-8"))
 
