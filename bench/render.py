@@ -2,7 +2,8 @@
 
 1. ``resgraph render examples/resnet152.rg -o OUT.svg`` as a fresh process, collapsed
    (the default for a network this size) and ``--expand``ed, best of several runs,
-   with the node and edge counts of each diagram.
+   with the node and edge counts of each diagram; and ``--fit 3.3in`` (which lays out
+   each candidate layout until one fits).
 2. If torchview is installed next to torch, the same for torchview in a fresh process:
    build the matching PyTorch ResNet-152 (``tests/reference/resnet.py``), trace it
    with ``draw_graph`` showing every layer (``depth=inf``, nested modules as boxes) and
@@ -104,6 +105,10 @@ def main(runs: int = 5) -> None:
             print(f"resgraph render resnet152 {mode:9}: {times[mode]:6.2f} s "
                   f"({len(view.nodes)} nodes, {len(view.edges)} edges, "
                   f"{len(view.clusters)} clusters; IR {len(arch.graph)} nodes)")
+        cmd = [sys.executable, "-m", "resgraph", "render", EXAMPLE, "-o", out, "--fit", "3.3in"]
+        fitted = fresh(cmd, runs)
+        print(f"resgraph render resnet152 --fit 3.3in: {fitted:6.2f} s (every layout tried is "
+              f"laid out by dot; not in the ratios)")
         if not have_torchview():
             print("torchview: unavailable (pip install torchview); no ratio")
             return
