@@ -209,6 +209,21 @@ def test_fit_a_column(stem: str) -> None:
     assert title_crossings(fig) == []
 
 
+def test_a_long_chain_snakes_into_columns() -> None:
+    """AlexNet's 23-node chain is too tall for one 3.3 in column at 7 pt: it is cut into two
+    columns side by side, the second running upwards, so the output is not at the bottom."""
+    fig = Figure.parse(svg("alexnet", fit="3.3in", font=7))
+    assert fig.width <= 3.3 * 72 and fig.height <= 3 * fig.width
+    view = build_view(resgraph.load(str(ROOT / "examples/alexnet.rg")))
+    chain = [fig.nodes[n] for n in view.nodes]
+    lefts = [box for box in chain if (box[0] + box[2]) / 2 < fig.width / 2]
+    assert 5 <= len(lefts) <= len(chain) - 5  # two columns of at least five nodes
+    output = next(fig.nodes[n.id] for n in view.nodes.values() if n.output)
+    source = fig.nodes[next(n.id for n in view.nodes.values() if n.role == "input")]
+    assert output[0] > source[2]  # the output column is right of the input's
+    assert max(box[3] for box in chain) > output[3] + 72  # and its end is not at the bottom
+
+
 def test_fit_refuses_what_cannot_fit() -> None:
     with pytest.raises(resgraph.ResgraphError) as err:
         to_svg(resgraph.load(str(ROOT / "examples/resnet50.rg")), fit="1in", font=12)
