@@ -70,7 +70,7 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "", legend: str 
     """
     arr = arrangement or Arrangement()
     dot = graphviz.Digraph(view.name, graph_attr={
-        "rankdir": rankdir, "newrank": "true", "nodesep": "0.15" if tight else "0.25",
+        "rankdir": rankdir, "newrank": "true", "nodesep": "0.08" if tight else "0.25",
         "ranksep": "0.12" if tight else "0.3", **({"pad": "0.02"} if tight else {}),
         "fontname": font, "fontsize": "12", "labelloc": "t",
         "label": html_label([title], bold=True) if title else "",
