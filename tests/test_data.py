@@ -227,3 +227,24 @@ def test_the_folder_above_a_cifar_folder_is_named_in_the_error(data_dir: Path) -
     with pytest.raises(ResgraphError, match=f"RG740.*{data_dir} is no image folder, but "
                        f"{data_dir}/cifar10 is a CIFAR folder: give --data {data_dir}/cifar10"):
         load_data(str(data_dir), (3, 32, 32))
+
+
+def test_resize_fits_images_of_other_sizes(data_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ResgraphError, match=r"RG711.*the data are \[1, 8, 8\] \(xy.npz\) but "
+                       r"the network takes \[1, 16, 16\]: try --set size=8, --resize, or "
+                       r"declare `input x\[1, 8, 8\]`$"):
+        load_data(str(data_dir / "xy.npz"), (1, 16, 16), hparams={"channels": 1, "size": 16})
+    big = load_data(str(data_dir / "xy.npz"), (1, 16, 16), resize=True)
+    small = load_data(str(data_dir / "xy.npz"), (1, 8, 8))
+    assert big.train.tensors[0].shape[1:] == (1, 16, 16)
+    assert torch.allclose(big.train.tensors[0].mean(dim=(2, 3)),  # bilinear keeps the mean
+                          small.train.tensors[0].mean(dim=(2, 3)), atol=0.02)
+    for cls, size in (("a", 8), ("b", 12)):  # an image folder of mixed sizes
+        (tmp_path / "mixed" / cls).mkdir(parents=True)
+        for i in range(3):
+            Image.new("L", (size, size), color=40 * i).save(tmp_path / "mixed" / cls / f"{i}.png")
+    mixed = load_data(str(tmp_path / "mixed"), (1, 10, 10), resize=True)
+    assert mixed.train.tensors[0].shape[1:] == (1, 10, 10) and len(mixed.train) == 4
+    pixels = torch.cat([mixed.train.tensors[0], mixed.test.tensors[0]]).flatten()
+    assert sorted({round(float(v), 4) for v in pixels}) == \
+        [0.0, round(40 / 255, 4), round(80 / 255, 4)]  # uniform images stay uniform

@@ -52,7 +52,7 @@ def test_out_writes_the_config_weights_and_metrics(tmp_path: Path) -> None:
         "epochs": 3, "batch_size": 128, "lr": 0.01, "seed": 0, "optimizer": "adam",
         "weight_decay": 0.0, "schedule": "cosine", "warmup": 0.0, "amp": False,
         "compile": False, "crop_pad": 0, "flip": False, "normalize": False, "holdout": 0.2,
-        "world_size": 1, "amp_dtype": None}
+        "resize": False, "world_size": 1, "amp_dtype": None}
     rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in rows] == [1, 2, 3] and all(set(r) == METRIC_KEYS for r in rows)
     assert [r["test_accuracy"] for r in rows] == result["test_accuracies"]
@@ -209,7 +209,7 @@ def test_help_shows_every_default() -> None:
     own = [a for a in sub._actions if a.dest not in ("help", "file", "network", "sets", "debug",
                                                       "use_path")
            and not a.dest.startswith("max_")]
-    assert len(own) == 20
+    assert len(own) == 21
     for action in own:
         assert action.help and "default" in action.help, action.dest
 

@@ -21,6 +21,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    "split: a stratified split drawn with seed 0 (default: 0.2)")
     g.add_argument("--normalize", action="store_true", help="subtract the training images' "
                    "mean and divide by their std, per channel (default: off, pixels in [0, 1])")
+    g.add_argument("--resize", action="store_true", help="resize images of another height "
+                   "and width to the network's input (antialiased bilinear) (default: off)")
     g.add_argument("--crop-pad", type=int, default=0, metavar="N",
                    help="augment: random crop after zero-padding N pixels (default: 0, off)")
     g.add_argument("--flip", action="store_true",
@@ -75,5 +77,6 @@ def run(args: argparse.Namespace) -> int:
           out=args.out, resume=args.resume, optimizer=args.optimizer,
           weight_decay=args.weight_decay, schedule=args.schedule, warmup=args.warmup,
           amp=args.amp, compile=args.compile, crop_pad=args.crop_pad, flip=args.flip,
-          normalize=args.normalize, holdout=args.holdout, plain=args.plain)
+          normalize=args.normalize, holdout=args.holdout, resize=args.resize,
+          plain=args.plain)
     return 0

@@ -94,15 +94,18 @@ class Data:
 
 
 def load_data(spec: str, input_shape: tuple[int, ...], *, seed: int = 0, holdout: float = 0.2,
-              hparams: Mapping[str, Any] | None = None, normalize: bool = False) -> Data:
+              hparams: Mapping[str, Any] | None = None, normalize: bool = False,
+              resize: bool = False) -> Data:
     """Load ``spec`` (see the module docstring) shaped for a network whose input is
     ``input_shape``.
 
     ``seed`` and ``holdout`` (the held-out fraction) make the split where the data do not
     come with one; the digits always use their fixed split. ``normalize`` subtracts the
     training images' mean and divides by their standard deviation, per channel (vectors:
-    over all values), from both sets. ``hparams`` (the network's parameters) only improve
-    the hint of a shape mismatch. Errors: RG740 (no such data),
+    over all values), from both sets. ``resize`` fits images of other heights and widths
+    to the network's (antialiased bilinear; image folders may then mix sizes). ``hparams``
+    (the network's parameters) only improve the hint of a shape mismatch. Errors: RG740
+    (no such data),
     RG741 (a file that cannot be read as data), RG742 (too few samples or an empty class),
     RG711 (the data do not fit ``input_shape``).
 
@@ -117,7 +120,7 @@ def load_data(spec: str, input_shape: tuple[int, ...], *, seed: int = 0, holdout
             or not 0.0 < holdout < 1.0:
         raise ResgraphError("RG713", f"--holdout must be a fraction between 0 and 1, got "
                             f"{holdout!r}")
-    data = _load(spec, input_shape, seed, holdout, hparams)
+    data = _load(spec, input_shape, seed, holdout, hparams, resize)
     return normalized(data) if normalize else data
 
 
@@ -147,9 +150,9 @@ def normalized(data: Data) -> Data:
 
 
 def _load(spec: str, input_shape: tuple[int, ...], seed: int, holdout: float,
-          hparams: Mapping[str, Any] | None) -> Data:
+          hparams: Mapping[str, Any] | None, resize: bool) -> Data:
     if spec == "digits":
-        return _digits(input_shape, hparams)
+        return _digits(input_shape, hparams, resize)
     path = Path(spec)
     try:
         info = os.stat(path)
@@ -159,7 +162,8 @@ def _load(spec: str, input_shape: tuple[int, ...], seed: int, holdout: float,
             from None
     if stat.S_ISDIR(info.st_mode):
         read = read_cifar(path) if is_cifar(path) else \
-            read_image_folder(path, spec.rstrip("/") or spec, input_shape, seed, holdout)
+            read_image_folder(path, spec.rstrip("/") or spec, input_shape, seed, holdout,
+                              resize)
     elif path.suffix.lower() == ".npz" and stat.S_ISREG(info.st_mode):
         read = read_npz(path, seed, holdout)
     else:
@@ -167,8 +171,8 @@ def _load(spec: str, input_shape: tuple[int, ...], seed: int, holdout: float,
                             "digits, an image folder, a .npz file or a CIFAR-10/100 python "
                             "folder")
     name = path.name or os.path.basename(os.path.abspath(spec))
-    x_tr = _fit(read.x_train, input_shape, name, hparams)
-    x_te = _fit(read.x_test, input_shape, name, hparams)
+    x_tr = _fit(read.x_train, input_shape, name, hparams, resize)
+    x_te = _fit(read.x_test, input_shape, name, hparams, resize)
     return Data(name, TensorDataset(x_tr, read.y_train), TensorDataset(x_te, read.y_test),
                 read.classes, read.heldout)
 
@@ -177,14 +181,21 @@ def _load(spec: str, input_shape: tuple[int, ...], seed: int, holdout: float,
 
 
 def _fit(x: torch.Tensor, input_shape: tuple[int, ...], name: str,
-         hparams: Mapping[str, Any] | None) -> torch.Tensor:
+         hparams: Mapping[str, Any] | None, resize: bool = False) -> torch.Tensor:
     """``x`` (``[N, *natural]``) as ``[N, *input_shape]``: as it is, flattened for a vector
-    input, or RG711."""
+    input, resized (``resize``: images with the input's channels), or RG711.
+
+    >>> _fit(torch.ones(2, 1, 8, 8), (1, 16, 16), "ones", None, resize=True).shape
+    torch.Size([2, 1, 16, 16])
+    """
     natural = tuple(x.shape[1:])
     if natural == tuple(input_shape):
         return x
     if len(input_shape) == 1 and math.prod(natural) == input_shape[0]:
         return x.reshape(len(x), -1)
+    if resize and x.dim() == 4 and len(input_shape) == 3 and natural[0] == input_shape[0]:
+        return torch.nn.functional.interpolate(x, size=input_shape[1:], mode="bilinear",
+                                               antialias=True, align_corners=False)
     raise _mismatch(natural, input_shape, name, hparams)
 
 
@@ -204,17 +215,21 @@ def _mismatch(natural: tuple[int, ...], want: tuple[int, ...], name: str,
                         and not isinstance(params.get(k), bool)), None)
             if key is not None:
                 sets.append(f"--set {key}={natural[dim]}")
+    ways = [" ".join(sets)] if sets else []
+    if len(natural) == 3 and len(want) == 3 and natural[0] == want[0]:
+        ways.append("--resize")  # the channels agree: the images can be resized
     shown = ", ".join(str(d) for d in natural)
-    fix = f"declare `input x[{shown}]`"
+    ways.append(f"declare `input x[{shown}]`")
+    fix = f"try {', '.join(ways[:-1])}, or {ways[-1]}" if len(ways) > 1 else ways[0]
     return ResgraphError("RG711", f"the data are {list(natural)} ({name}) but the network "
-                         f"takes {list(want)}: " + (f"try {' '.join(sets)}, or {fix}" if sets
-                                                    else fix))
+                         f"takes {list(want)}: {fix}")
 
 
 # ---------------------------------------------------------------- digits
 
 
-def _digits(input_shape: tuple[int, ...], hparams: Mapping[str, Any] | None) -> Data:
+def _digits(input_shape: tuple[int, ...], hparams: Mapping[str, Any] | None,
+            resize: bool = False) -> Data:
     try:
         import sklearn  # noqa: F401  (first: a hidden top-level package must fail here)
         from sklearn.datasets import load_digits as sk_digits
@@ -225,7 +240,7 @@ def _digits(input_shape: tuple[int, ...], hparams: Mapping[str, Any] | None) -> 
     data = sk_digits()
     y = torch.tensor(data.target, dtype=torch.long)
     x = torch.tensor(data.data, dtype=torch.float32).reshape(len(y), 1, 8, 8) / 16.0
-    x = _fit(x, input_shape, "digits", hparams)
+    x = _fit(x, input_shape, "digits", hparams, resize)
     idx_train, idx_test = train_test_split(range(len(y)), test_size=0.2, random_state=0,
                                            stratify=data.target)
     return Data("digits", TensorDataset(x[idx_train], y[idx_train]),

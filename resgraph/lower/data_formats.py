@@ -302,8 +302,10 @@ def _class_folders(root: Path, label: str) -> dict[str, list[Path]]:
     return out
 
 
-def _read_images(files: list[Path], root: Path, label: str, mode: str) -> torch.Tensor:
-    """The images as uint8 ``[N, C, H, W]`` (C = 1 for mode L, 3 for RGB); all one size."""
+def _read_images(files: list[Path], root: Path, label: str, mode: str,
+                 resize: tuple[int, int] | None = None) -> torch.Tensor:
+    """The images as uint8 ``[N, C, H, W]`` (C = 1 for mode L, 3 for RGB); all one size, or
+    resized to ``resize`` (height, width) with antialiased bilinear interpolation."""
     try:
         from PIL import Image, UnidentifiedImageError
     except ImportError:
@@ -317,12 +319,15 @@ def _read_images(files: list[Path], root: Path, label: str, mode: str) -> torch.
         try:
             with Image.open(f) as opened:
                 img = opened.convert(mode)
+            if resize is not None and img.size != (resize[1], resize[0]):
+                img = img.resize((resize[1], resize[0]), Image.Resampling.BILINEAR)
             if size is None:
                 size, first = img.size, shown
             elif img.size != size:
                 raise ResgraphError("RG741", f"{shown} is {img.size[0]}×{img.size[1]} but "
                                     f"{first} is {size[0]}×{size[1]}: the images of a "
-                                    "data set must have one size; resize them")
+                                    "data set must have one size: give --resize to fit "
+                                    "them to the network's input")
             t = torch.frombuffer(bytearray(img.tobytes()), dtype=torch.uint8)
             arrays.append(t.reshape(img.size[1], img.size[0], -1).permute(2, 0, 1))
         except (OSError, UnidentifiedImageError, ValueError) as exc:
@@ -331,11 +336,11 @@ def _read_images(files: list[Path], root: Path, label: str, mode: str) -> torch.
 
 
 def read_image_folder(root: Path, label: str, input_shape: tuple[int, ...], seed: int,
-                      holdout: float) -> Split:
+                      holdout: float, resize: bool = False) -> Split:
     """``root/CLASS/*.png`` (split by ``seed``) or ``root/train/CLASS/...`` with
     ``root/val/`` (or ``test/``), read as grey images for a network whose input has one
-    channel, RGB for others (vectors: RGB where any image has colour); ``label`` names
-    ``root`` in messages."""
+    channel, RGB for others (vectors: RGB where any image has colour); ``resize``: every
+    image resized to the input's height and width; ``label`` names ``root`` in messages."""
     heldout = next((h for h in HELDOUT_FOLDERS if (root / h).is_dir()), None)
     if (root / "train").is_dir() and heldout is not None:
         train_classes = _class_folders(root / "train", f"{label}/train")
@@ -347,6 +352,7 @@ def read_image_folder(root: Path, label: str, input_shape: tuple[int, ...], seed
     else:
         train_classes, test_classes, heldout = _class_folders(root, label), {}, None
     names = sorted(train_classes)
+    size = (input_shape[1], input_shape[2]) if resize and len(input_shape) == 3 else None
     mode = "L" if len(input_shape) == 3 and input_shape[0] == 1 else "RGB"
     if len(input_shape) == 1:  # vectors: the images' own channels decide
         mode = _common_mode([f for fs in train_classes.values() for f in fs[:1]])
@@ -355,7 +361,7 @@ def read_image_folder(root: Path, label: str, input_shape: tuple[int, ...], seed
         files = [f for n in names for f in classes.get(n, [])]
         y = torch.tensor([i for i, n in enumerate(names) for _ in classes.get(n, [])],
                          dtype=torch.long)
-        return _read_images(files, root, label, mode).float().div_(255.0), y
+        return _read_images(files, root, label, mode, size).float().div_(255.0), y
 
     x, y = read(train_classes)
     if heldout is None:

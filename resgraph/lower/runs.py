@@ -80,8 +80,8 @@ def run_config(arch: Architecture, data: str, options: Mapping[str, Any],
 def run_data(config: Mapping[str, Any], input_shape: tuple[int, ...], *,
              spec: str | None = None, hparams: Mapping[str, Any] | None = None) -> Data:
     """The data a run trained and was tested on: its ``data`` spec (or ``spec``, where the
-    files moved), its hold-out split (seed :data:`SPLIT_SEED`, its ``holdout``) and its
-    ``normalize``, so that a lesion study measures the same held-out images.
+    files moved), its hold-out split (seed :data:`SPLIT_SEED`, its ``holdout``), its
+    ``normalize`` and ``resize``, so that a lesion study measures the same held-out images.
 
     >>> import resgraph
     >>> config = run_config(resgraph.load("examples/highway_mlp.rg"), "digits", {})
@@ -91,7 +91,8 @@ def run_data(config: Mapping[str, Any], input_shape: tuple[int, ...], *,
     options = config.get("options") or {}
     return load_data(spec or str(config.get("data") or "digits"), input_shape,
                      seed=SPLIT_SEED, holdout=float(options.get("holdout", 0.2)),
-                     normalize=bool(options.get("normalize", False)), hparams=hparams)
+                     normalize=bool(options.get("normalize", False)),
+                     resize=bool(options.get("resize", False)), hparams=hparams)
 
 
 def _refuse(folder: str | os.PathLike[str], why: str) -> ResgraphError:

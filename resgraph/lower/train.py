@@ -92,6 +92,7 @@ class Options:
     flip: bool = False
     normalize: bool = False
     holdout: float = 0.2  #: the held-out fraction where the data have no test split
+    resize: bool = False
 
     @property
     def learning_rate(self) -> float:
@@ -222,7 +223,7 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
           optimizer: str = "adam", weight_decay: float = 0.0, schedule: str = "cosine",
           warmup: float = 0.0, amp: bool = False, compile: bool = False, crop_pad: int = 0,
           flip: bool = False, normalize: bool = False, holdout: float = 0.2,
-          plain: bool = False) -> dict[str, Any]:
+          resize: bool = False, plain: bool = False) -> dict[str, Any]:
     """Train ``arch`` on ``data``; return the figures and the trained model.
 
     The options are those of ``resgraph train`` (see the README's *Training* section).
@@ -244,7 +245,7 @@ def train(arch: Architecture, epochs: int = 10, batch_size: int = 64, lr: float 
     3
     """
     opts = Options(epochs, batch_size, lr, seed, optimizer, weight_decay, schedule, warmup,
-                   amp, compile, crop_pad, flip, normalize, holdout)
+                   amp, compile, crop_pad, flip, normalize, holdout, resize)
     opts.check(max_steps)
     config: dict[str, Any] | None = None
     if resume is not None:
@@ -448,7 +449,7 @@ def _train(arch: Architecture, opts: Options, shape: tuple[int, ...], dev: torch
         raise ResgraphError("RG714", "the progress bar needs tqdm: pip install "
                             "'resgraph[train]' (or pass --no-progress)") from None
     loaded = load_data(data, shape, seed=SPLIT_SEED, hparams=arch.hparams,
-                       holdout=opts.holdout, normalize=opts.normalize)
+                       holdout=opts.holdout, normalize=opts.normalize, resize=opts.resize)
     check_classes(arch, loaded)
     loop = _build(arch, opts, loaded.train, dev, rank, world, max_steps)
     if state is not None:
