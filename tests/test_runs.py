@@ -137,14 +137,14 @@ def test_resume_refusals(tmp_path: Path) -> None:
 
 
 def test_amp_trains_in_bf16_on_the_cpu(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert cli(["train", str(DIGITS_RESNET), "--set", "width=4", "--epochs", "1", "--amp",
+    assert cli(["train", str(DIGITS_RESNET), "--set", "width=8", "--epochs", "2", "--amp",
                 "--lr", "0.01", "--no-progress", "--out", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out
     assert "Adam lr 0.01, cosine schedule, bfloat16 autocast, cpu" in out.splitlines()[0]
     options = json.loads((tmp_path / "run" / "config.json").read_text())["options"]
     assert options["amp"] is True and options["amp_dtype"] == "bfloat16"
-    row = json.loads((tmp_path / "run" / "metrics.jsonl").read_text())
-    assert row["test_accuracy"] > 0.2  # learns (10% is chance)
+    row = json.loads((tmp_path / "run" / "metrics.jsonl").read_text().splitlines()[-1])
+    assert row["test_accuracy"] > 0.85  # learns as in float32 (94% here; 10% is chance)
     assert load_file(tmp_path / "run" / "model.safetensors")["fc.weight"].dtype == torch.float32
 
 
