@@ -166,6 +166,31 @@ def test_package_takes_the_compiled_state_dict_and_gives_its_outputs(
     assert ";  " not in text and "_put(" not in text
 
 
+def _first_networks() -> list[tuple[str, str]]:
+    out = []
+    for path in sorted(EXAMPLES.glob("*.rg")):
+        names = re.findall(r"^network (\w+)", path.read_text(), re.M)
+        if names:
+            out.append((path.name, names[0]))
+    return out
+
+
+@pytest.mark.parametrize(("file", "network"), _first_networks())
+def test_every_example_packages_with_the_compiled_keys_and_shapes(file: str,
+                                                                  network: str) -> None:
+    """Full size, on the meta device: the package's model has the compiled module's
+    state_dict keys, in order, with the same shapes (outputs: the test above)."""
+    arch = resgraph.load(str(EXAMPLES / file), network)
+    gm = arch.compile(device="meta")
+    text = module_source(gm, arch.name, hparams=block_hparams(arch))
+    cls = getattr(_exec(text, EXAMPLES), package_class_name(arch.name))
+    with torch.device("meta"):
+        model = cls(weights=None)
+    assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == \
+        [(k, tuple(v.shape)) for k, v in gm.state_dict().items()]
+    assert ";  " not in text and "_put(" not in text
+
+
 def test_resnet50_has_one_class_per_bottleneck_structure(tmp_path: Path) -> None:
     arch = resgraph.load(str(EXAMPLES / "resnet50.rg"))
     text = module_source(arch.compile(device="meta"), "resnet50", hparams=block_hparams(arch))
