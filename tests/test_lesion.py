@@ -4,8 +4,10 @@ the plot and the errors of ``resgraph lesion``."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -176,3 +178,27 @@ def test_read_weights_of_a_folder_without_a_model(tmp_path: Path) -> None:
     with pytest.raises(resgraph.ResgraphError) as err:
         read_weights(tmp_path)
     assert err.value.code == "RG751" and "holds no model.safetensors" in err.value.message
+
+
+def test_lesion_measures_the_runs_own_held_out_images(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """A run trained on an .npz with ``--holdout 0.3`` is measured on its own held-out
+    samples, whatever ``--seed`` the lesion study draws its subsets with: the full network's
+    accuracy is the best epoch's held-out accuracy in ``metrics.jsonl`` (the weights in
+    model.safetensors), on as many samples."""
+    from sklearn.datasets import load_digits as sk_digits
+
+    digits = sk_digits()
+    npz = tmp_path / "digits.npz"
+    np.savez(npz, x=(digits.data / 16).astype(np.float32), y=digits.target)
+    rg, run = str(EXAMPLES / "highway_mlp.rg"), tmp_path / "run"
+    assert cli(["train", rg, "--set", "layers=2", "--epochs", "2", "--data", str(npz),
+                "--holdout", "0.3", "--no-progress", "--out", str(run)]) == 0
+    best = max(json.loads(line)["test_accuracy"]
+               for line in (run / "metrics.jsonl").read_text().splitlines())
+    header = capsys.readouterr().out.splitlines()[0]
+    held_out = int(re.search(r"(\d+) test", header).group(1))
+    assert held_out == pytest.approx(0.3 * len(digits.target), abs=10)
+    assert cli(["lesion", rg, "--weights", str(run), "--seed", "7"]) == 0
+    assert f"highway_mlp: test accuracy {best:.2%} on {held_out} samples" in \
+        capsys.readouterr().out

@@ -26,7 +26,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="subsets of k units measured for each k (all of them where there "
                    "are at most K; default 5)")
     p.add_argument("--seed", type=int, default=0, metavar="S",
-                   help="seed of the random subsets and of the data split (default 0)")
+                   help="seed of the random subsets (default 0); the held-out images are "
+                   "the run's own (its split, normalisation and resizing)")
     p.add_argument("--device", default="cpu", metavar="D", help="cpu, cuda ... (default cpu)")
     p.add_argument("-o", "--output", metavar="OUT.png",
                    help="draw the deletions and the accuracy against k (.png .svg .pdf)")
@@ -36,7 +37,7 @@ def run(args: argparse.Namespace) -> int:
     from resgraph import lesion as les
     from resgraph.api import load
     from resgraph.cli import limits_from_args, parse_sets
-    from resgraph.lower.data import load_data
+    from resgraph.lower.runs import run_data
     from resgraph.transform import plain
 
     if args.output:
@@ -55,8 +56,7 @@ def run(args: argparse.Namespace) -> int:
         les.deletable_units(arch)
         weights = les.read_weights(source)
         (shape,) = arch.inputs.values()
-        spec = args.data or config.get("data") or "digits"
-        data = load_data(spec, shape, seed=args.seed, hparams=arch.hparams)
+        data = run_data(config, shape, spec=args.data, hparams=arch.hparams)
         result = les.lesion(arch, weights, data.test, samples=args.samples, seed=args.seed,
                         device=args.device, plain=is_plain)
         if results:
