@@ -64,8 +64,9 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "", legend: str 
     """The :class:`graphviz.Digraph` of a view (nothing is run; see :func:`to_dot_source`).
 
     ``legend`` is ``none``, ``compact`` or ``full`` (:func:`~resgraph.render.style.add_legend`),
-    ``font`` the font family of every text. ``legend_first`` ranks the legend before the
-    inputs (above the figure in ``TB``), so that it adds no width to a narrow figure;
+    ``font`` the font family of every text. ``legend_first`` puts the legend above the
+    inputs (in ``TB`` on the ranks before theirs, in ``LR`` from the first input's rank
+    on), so that it adds no width to a narrow figure;
     ``tight`` packs ranks and nodes closer (for figures fitted to a page).
     """
     arr = arrangement or Arrangement()
@@ -119,12 +120,17 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "", legend: str 
     add_legend(dot, view.kinds(), [op for op in GLYPH_TEXT if op in glyphs], rankdir,
                mode=legend)
     if legend_first:
-        # one edge from the legend's last node (in its bottom row) to each input: more
-        # edges would let dot's crossing minimisation reorder the legend's rows
         keys = LEGEND_NODE.findall("".join(dot.body[before:]))
-        for node in (n.id for n in view.nodes.values() if n.role == "input"):
-            if keys:
-                # weight 0: above the inputs, but free to sit where it adds least width
+        inputs = [n.id for n in view.nodes.values() if n.role == "input"]
+        if keys and inputs and rankdir == "LR":
+            # left to right, width is dear: the legend starts on the input's rank, above it
+            dot.body.append(f"\t{{rank=same; {keys[0]}; {inputs[0]}}}\n")
+            dot.edge(keys[0], inputs[0], style="invis", weight="0", **{"class": "legend"})
+        elif keys:
+            # one edge from the legend's last node (in its bottom row) to each input: more
+            # edges would let dot's crossing minimisation reorder the legend's rows;
+            # weight 0: above the inputs, but free to sit where it adds least width
+            for node in inputs:
                 dot.edge(keys[-1], node, style="invis", weight="0", **{"class": "legend"})
     return dot
 
