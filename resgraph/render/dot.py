@@ -93,6 +93,8 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "", legend: str 
             sub.attr(**attrs, label="")
             if label and cluster.id in tops:
                 _title_node(sub, cluster.id, label, attrs.get("fontsize", "10"))
+            if cluster.repeat > 1 and cluster.id in tops:
+                _bracket_node(sub, cluster.id, cluster.repeat, attrs.get("fontsize", "10"))
             fill(sub, cluster.id)
             graph.subgraph(sub)
 
@@ -106,6 +108,11 @@ def to_digraph(view: View, *, rankdir: str = "TB", title: str = "", legend: str 
     for chain in _title_chains(view, tops):
         for a, b in zip(chain, chain[1:]):
             dot.body.append(f"\t{a} -> {b} [class=title style=invis]\n")
+    for cluster in view.clusters.values():  # the ×N bracket right of the top node
+        if cluster.repeat > 1 and cluster.id in tops:
+            top = tops[cluster.id]
+            dot.body.append(f"\t{{rank=same; {top}; x_{cluster.id}}}\n")
+            dot.body.append(f"\t{top} -> x_{cluster.id} [class=title style=invis]\n")
     for i, edge in enumerate(view.edges):
         attrs = edge_attrs(edge)
         if edge.src == edge.dst:
@@ -149,6 +156,16 @@ def _title_node(graph: graphviz.Digraph, cid: str, label: str, size: str) -> Non
     graph.node(f"t_{cid}", label=wrap_titles(label, br='<BR ALIGN="LEFT"/>'), shape="box",
                color="transparent", fontsize=size, margin="0.02,0.01", height="0.1",
                width="0.1", **{"class": "title"})
+
+
+def _bracket_node(graph: graphviz.Digraph, cid: str, repeat: int, size: str) -> None:
+    """The ``×N`` bracket of a cluster that stands for ``N`` identical blocks in a row
+    (id ``x_<cluster>``), drawn as the collapsed boxes draw theirs."""
+    cell = (f'<TD SIDES="LTB" BORDER="1" CELLPADDING="3"><B>×{repeat}</B></TD>')
+    graph.node(f"x_{cid}", label=f'<<TABLE BORDER="0" CELLSPACING="0"><TR>{cell}</TR></TABLE>>',
+               shape="plaintext", fontsize=size, margin="0", height="0.1", width="0.1",
+               tooltip=f"{repeat} identical blocks in a row, drawn once",
+               **{"class": "bracket"})
 
 
 def _cluster_tops(view: View, arr: Arrangement) -> dict[str, str]:
