@@ -28,7 +28,9 @@ from resgraph.render import (
     to_svg,
     view_of,
 )
+from resgraph.render.dot import to_dot_source
 from resgraph.render.fit import font_sizes
+from resgraph.render.view import View, ViewCluster, ViewEdge, ViewNode
 
 ROOT = Path(__file__).resolve().parent.parent
 SVG = "{http://www.w3.org/2000/svg}"
@@ -143,6 +145,21 @@ def test_shapes_option_of_the_cli(tmp_path: Path) -> None:
                      "--expand", *flag]) == 0
         labelled[" ".join(flag)] = len(re.findall(r"-> \S+ \[.*label=", out.read_text()))
     assert labelled[""] == 0 < labelled["--shapes"] < labelled["--shapes all"]
+
+
+def test_a_repeated_frame_has_its_bracket_and_an_arc_has_its_ports() -> None:
+    """The glyph contract of view.py: a frame with repeat N gets a ×N bracket beside its
+    first node; a self-edge is an arc that leaves and returns on the box's side."""
+    view = View("v", clusters={"c1": ViewCluster("c1", "12 × block", None, "block", 12)})
+    view.nodes = {"n0": ViewNode("n0", "input", "input", ["input x"]),
+                  "n1": ViewNode("n1", "op", "linear", ["linear 8"], cluster="c1"),
+                  "s2": ViewNode("s2", "box", "block", ["block"], glyph="residual")}
+    view.edges = [ViewEdge("n0", "n1", "seq"), ViewEdge("n1", "s2", "seq"),
+                  ViewEdge("s2", "s2", "residual")]
+    dot = to_dot_source(view)
+    assert "{rank=same; n1; x_c1}" in dot and "×12" in dot
+    assert re.search(r"s2 -> s2 \[class=residual .*dir=none headport=se .*tailport=ne", dot)
+    assert re.search(r"s2 -> s2 \[.*headport=e .*tailport=w", to_dot_source(view, rankdir="LR"))
 
 
 def test_bad_page_options() -> None:
