@@ -189,6 +189,7 @@ def test_every_example_packages_with_the_compiled_keys_and_shapes(file: str,
     assert [(k, tuple(v.shape)) for k, v in model.state_dict().items()] == \
         [(k, tuple(v.shape)) for k, v in gm.state_dict().items()]
     assert ";  " not in text and "_put(" not in text
+    assert max(map(len, text.splitlines())) <= 100  # long calls are wrapped
 
 
 def test_resnet50_has_one_class_per_bottleneck_structure(tmp_path: Path) -> None:

@@ -246,7 +246,7 @@ def _leaf(m: nn.Module, slots: _Slots, child: str) -> str:
             parts.append(slots.lit(value, name if not opts else hint))
         else:
             opts.append(slots.opt(name, value, default, name))
-    return f"{_class_expr(type(m))}(" + ", ".join(parts) + "".join(opts) + ")"
+    return f"{_class_expr(type(m))}(" + _OPEN + _SEP.join(parts) + "".join(opts) + _CLOSE + ")"
 
 
 # ---------------------------------------------------------------- module trees
@@ -435,7 +435,7 @@ class _Generator:
             values = self.args[id(mod)]
             pos = [slots.lit(values[p], p) for p in cls.positional]
             kws = [f"{p}={slots.lit(values[p], p)}" for p in cls.keywords]
-            return f"{_CLS}{key}{_CLS}(" + ", ".join(pos + kws) + ")"
+            return f"{_CLS}{key}{_CLS}(" + _OPEN + _SEP.join(pos + kws) + _CLOSE + ")"
         keys = _numbered(mod)
         if type(mod) is nn.Module and keys is not None:
             chain = _is_chain(graph, path + ".", keys)
@@ -507,6 +507,7 @@ class _Generator:
             for a in src_of[n].all_input_nodes:
                 last_use[a] = n
         chain_of: dict[fx.Node, fx.Node] = {}  # node -> the head of its chain
+        last_of: dict[fx.Node, fx.Node] = {}  # head -> the last node of its chain
         length: dict[fx.Node, int] = {}
         for n in order:
             if n.op in ("placeholder", "output", "get_attr"):
@@ -517,6 +518,7 @@ class _Generator:
                 head = chain_of.get(first, first)
                 chain_of[n] = head
                 length[head] = length.get(head, 1) + 1
+                last_of[head] = n
         lines = ["def forward(self, " + ", ".join(names[n] for n in places) + "):"]
         if not path and any(names[n] in _RESERVED for n in places):
             # an input named like a global the code reads (F, float): forward hands over
@@ -528,6 +530,11 @@ class _Generator:
                       "def _resgraph_forward(self, " + ", ".join(names[n] for n in places)
                       + "):"]
         heads: dict[fx.Node, str] = {n: names[n] for n in places}
+
+        def base_of(n: fx.Node) -> str:
+            base = str(n.name)
+            base = base[len(prefix):] if prefix and base.startswith(prefix) else base
+            return re.sub(r"_0$", "", base) or "v"
 
         def name_of(n: fx.Node) -> str:
             if n in names:
@@ -545,8 +552,9 @@ class _Generator:
                                                     (isinstance(x, (int, float)) and
                                                      not isinstance(x, bool)) for x in v):
                 inner = ", ".join(arg(x, f"{hint}_{i}") for i, x in enumerate(v))
-                if isinstance(v, list):
-                    return f"[{inner}]"
+                if isinstance(v, list):  # torch.cat's inputs: wrapped where long
+                    return "[" + _OPEN + _SEP.join(arg(x, f"{hint}_{i}")
+                                                   for i, x in enumerate(v)) + _CLOSE + "]"
                 return f"({inner},)" if len(v) == 1 else f"({inner})"
             if isinstance(v, (float,)) or v is None or isinstance(v, (bool, str)):
                 return literal(v)
@@ -555,10 +563,7 @@ class _Generator:
         for n in order:
             if n.op == "placeholder":
                 continue
-            base = str(n.name)
-            base = base[len(prefix):] if prefix and base.startswith(prefix) else base
-            base = re.sub(r"_0$", "", base) or "v"
-            hint = base
+            base = hint = base_of(n)
             src = tree.chains[whole[n]][0] if n in whole else n
             args = [arg(a, f"{hint}_{i}") for i, a in enumerate(src.args)]
             kwargs = [f"{k}={arg(v, f'{hint}_{k}')}" for k, v in src.kwargs.items()]
@@ -581,11 +586,15 @@ class _Generator:
                 name = heads[start]
             else:
                 own = start if start is not None else n
-                name = namer("out" if length.get(own, 1) > 1 else base)
+                # a chain is "out", unless it ends in a layer whose value lives on (a
+                # DenseNet layer's output, read by every later concat): that layer's name
+                end = last_of.get(own, own)
+                name = namer(base if length.get(own, 1) == 1 else base_of(end)
+                             if end.op == "call_module" and len(end.users) > 1 else "out")
                 heads[own] = name
             names[n] = name
             lines.append(f"    {name} = {call}")
-        return ["    " + line for line in lines]
+        return ["    " + line if line else "" for line in lines]
 
     def _call(self, n: fx.Node, args: list[str], kwargs: list[str], tree: _Tree) -> str:
         every = ", ".join(args + kwargs)
@@ -852,11 +861,12 @@ def _finish(gen: _Generator, cls: _Class, indent: int = 8) -> None:
             if mark == _OPT:
                 if i not in exprs and _same(slot.value, slot.default):
                     return ""
-                return f", {slot.kw}={expr}"
+                return f"{_SEP}{slot.kw}={expr}"
             return expr
         return re.sub(f"([{_SLOT}{_OPT}])(\\d+)[{_SLOT}{_OPT}]", one, part)
 
-    init = sub(init_lines, False).replace("(, ", "(")  # no positional argument before
+    init = sub(init_lines, False).replace(_OPEN + _SEP, _OPEN)  # no positional one before
+    init = re.sub(f"{_CLS}(\\d+){_CLS}", lambda m: gen.classes[int(m.group(1))].name, init)
     fwd = sub(fwd_lines, True)
     keep = [f"        self.{attr} = {base}" for base, attr in attrs.items()]
     body = [wrapped[indent - 8:] for line in init.split("\n") if line
@@ -947,26 +957,22 @@ def generate(gm: fx.GraphModule, name: str,
     gen = _Generator(gm, hparams or {})
     gen.template(gm)  # pass 1: every block's class
     gen.final = True
-    for key in sorted(gen.classes):
-        _finish(gen, gen.classes[key])
     classes = [gen.classes[k] for k in sorted(gen.classes)]
     _name_classes(classes, {name, *(c.__name__ for c in PACKAGE_CLASSES)})
+    for cls in classes:
+        _finish(gen, cls)
     root = _Class(-1, "", name, list(gm._modules), name=name)
     gen.members[-1] = [gm]
     _finish(gen, root, indent=12)
     tree = gen.tree
-    names = {f"{_CLS}{c.key}{_CLS}": c.name for c in classes}
-
-    def named(text: str) -> str:
-        return re.sub(f"{_CLS}\\d+{_CLS}", lambda m: names[m.group(0)], text)
 
     out = []
     for cls in classes:
-        init, fwd = named(cls.code).split("\n\n", 1)
+        init, fwd = cls.code.split("\n\n", 1)
         params = ", ".join(["self", *cls.positional, *cls.keywords])
         out.append(f"class {cls.name}(nn.Module):\n    def __init__({params}):\n"
                    f"        super().__init__()\n{init}\n\n{fwd}\n")
-    init, fwd = named(root.code).split("\n\n", 1)
+    init, fwd = root.code.split("\n\n", 1)
     init = "\n".join("    " + line for line in init.split("\n")) if init.strip() \
         else "            pass"
     after = []
