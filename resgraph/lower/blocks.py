@@ -96,10 +96,14 @@ def nest_blocks(gm: fx.GraphModule, arch: Architecture) -> list[str]:
         nid = node.meta.get("rg_nid")
         member[node] = frozenset(arch.graph.nodes[nid]["scope"]) if nid is not None \
             else frozenset()
+    by_target: dict[str, set[fx.Node]] = {}
+    for node in gm.graph.nodes:
+        if node.op in ("call_module", "get_attr"):
+            by_target.setdefault(str(node.target), set()).add(node)
     done: list[str] = []
     for scope in candidates:
         region = [n for n in gm.graph.nodes if scope.id in member.get(n, frozenset())]
-        if region and _extract(gm, region, scope.path, scope.name, member):
+        if region and _extract(gm, region, scope.path, scope.name, member, by_target):
             done.append(scope.path)
     gm.graph.lint()
     _compile_each_once(gm)
@@ -111,16 +115,20 @@ def _under(target: Any, path: str) -> bool:
 
 
 def _extract(gm: fx.GraphModule, region: list[fx.Node], path: str, name: str,
-             member: dict[fx.Node, frozenset[int]]) -> bool:
+             member: dict[fx.Node, frozenset[int]],
+             by_target: dict[str, set[fx.Node]]) -> bool:
+    """Make ``region`` (the nodes of scope ``path``, in graph order) the block module
+    ``path`` if it is a clean region (the module docstring's rule); return whether it was.
+    ``by_target`` indexes the graph's call_module and get_attr nodes by target and is kept
+    up to date."""
     graph = gm.graph
     inside = set(region)
     if any(n.op in ("placeholder", "output") for n in region):
         return False
     # module paths: inside nodes use only paths under `path`; outside nodes none of them
-    for n in graph.nodes:
-        if n.op in ("call_module", "get_attr"):
-            if (n in inside) != _under(n.target, path):
-                return False
+    if any(n.op in ("call_module", "get_attr") and not _under(n.target, path)
+           for n in region):
+        return False
     try:
         container = gm.get_submodule(path)
     except AttributeError:
@@ -129,11 +137,23 @@ def _extract(gm: fx.GraphModule, region: list[fx.Node], path: str, name: str,
         return False
     if container is None and any(_under(k, path) for k, _ in gm.named_parameters()):
         return False
-    # convexity: nothing outside that depends on the region feeds the region
+    if container is not None:  # the nodes that use a path under `path` (from the index)
+        names = [name for name, _ in container.named_modules(remove_duplicate=False)]
+        names += [name for name, _ in container.named_parameters(remove_duplicate=False)]
+        if any(u not in inside for name in names if name
+               for u in by_target.get(f"{path}.{name}", ())):
+            return False
+    # convexity: nothing outside that depends on the region feeds the region; such a node
+    # lies between the region's first and last nodes in the (topological) node order
     below: set[fx.Node] = set()
-    for n in graph.nodes:  # topological order
-        if n not in inside and any(a in inside or a in below for a in n.all_input_nodes):
-            below.add(n)
+    between: set[fx.Node] = set()
+    n = region[0]
+    while n is not region[-1]:
+        n = n.next
+        if n not in inside:
+            between.add(n)
+            if any(a in inside or a in below for a in n.all_input_nodes):
+                below.add(n)
     if any(a in below for n in region for a in n.all_input_nodes):
         return False
     ins: list[fx.Node] = []
@@ -144,6 +164,9 @@ def _extract(gm: fx.GraphModule, region: list[fx.Node], path: str, name: str,
     outs = [n for n in region if any(u not in inside for u in n.users)]
     if not outs:
         return False
+    # the call goes after the region's last node: the graph needs reordering only where a
+    # node between the region's nodes reads one of its outputs
+    reorder = any(u in between for o in outs for u in o.users)
     # the block's graph
     sub = fx.Graph()
     env: dict[fx.Node, fx.Node] = {}
@@ -191,7 +214,11 @@ def _extract(gm: fx.GraphModule, region: list[fx.Node], path: str, name: str,
     for n in reversed(region):
         graph.erase_node(n)
         member.pop(n, None)
-    _toposort(graph)
+        if n.op in ("call_module", "get_attr"):
+            by_target[str(n.target)].discard(n)
+    by_target.setdefault(path, set()).add(call)
+    if reorder:
+        _toposort(graph)
     return True
 
 
