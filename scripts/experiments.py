@@ -3,7 +3,7 @@
 (a) degradation: plain vs residual networks at two depths (examples/degradation.rg and its
     ``--plain`` counterpart), training and test error per epoch;
 (b) lesion: a residual network of 12 units and its plain counterpart, each trained, then
-    every unit deleted in turn and k units at random (:mod:`resgraph.lesion`);
+    every unit deleted in turn and k units at random (:mod:`resgraph.lower.lesion`);
 (c) highway vs plain MLPs of 20 and 50 layers (examples/highway_mlp.rg, ``--plain``).
 It also tabulates ``--plain`` on every example network. Every run is seeded (seed 0);
 the numbers, curves and wall times go to ``OUT/results.json``, the figures to
@@ -131,7 +131,7 @@ def draw_curves(runs: dict[str, dict[str, Any]], path: Path, title: str) -> None
 
 
 def lesions(cfg: dict[str, Any], out: Path) -> dict[str, Any]:
-    from resgraph.lesion import lesion, plot
+    from resgraph.lower.lesion import lesion, plot
     from resgraph.lower.train import load_digits
 
     n = cfg["lesion_n"]

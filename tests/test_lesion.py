@@ -14,7 +14,7 @@ from safetensors.torch import save_file
 
 import resgraph
 from resgraph.cli import main as cli
-from resgraph.lesion import accuracy, lesion, load_into, read_weights
+from resgraph.lower.lesion import accuracy, lesion, load_into, read_weights
 from resgraph.lower.train import load_digits
 from resgraph.transform import delete_units, plain, units
 

@@ -1,5 +1,5 @@
 """``resgraph lesion FILE --weights RUN``: delete trained units one at a time and k at a time,
-and measure test accuracy (:mod:`resgraph.lesion`)."""
+and measure test accuracy (:mod:`resgraph.lower.lesion`)."""
 
 from __future__ import annotations
 
@@ -34,9 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from resgraph import lesion as les
     from resgraph.api import load
     from resgraph.cli import limits_from_args, parse_sets
+    from resgraph.lower import lesion as les
     from resgraph.lower.runs import run_data
     from resgraph.transform import plain
 
