@@ -62,6 +62,21 @@ def test_state_dict_keys_are_unchanged(name: str, network: str | None,
     assert block_paths(nested)  # clean regions became modules
 
 
+def test_a_block_without_parameters_in_a_labelled_group_is_a_module() -> None:
+    """The group ``l`` has no parameters, so no module until its block ``l.0`` needs a
+    parent: both still become modules, and the block's hook fires."""
+    arch = resgraph.loads("block b() { relu }\n"
+                          "network n() {\n  input x[4]\n  x -> l: (b()) -> linear(2)\n}")
+    gm = arch.compile()
+    assert block_paths(gm) == ["l", "l.0"]
+    seen: list[torch.Tensor] = []
+    gm.l[0].register_forward_hook(lambda m, i, o: seen.append(o))
+    x = torch.randn(3, 4)
+    torch.testing.assert_close(gm(x), gm.linear_0(torch.relu(x)))
+    torch.testing.assert_close(seen[0], torch.relu(x))
+    assert list(gm.state_dict()) == ["linear_0.weight", "linear_0.bias"]
+
+
 def test_efficientnet_mbconvs_are_modules() -> None:
     arch = resgraph.load(str(EXAMPLES / "efficientnet.rg"), "efficientnet_b0")
     gm = arch.compile(device="meta")

@@ -189,7 +189,13 @@ def _extract(gm: fx.GraphModule, region: list[fx.Node], path: str, name: str,
     block._graph = sub
     sub.owning_module = block
     parent_path, _, leaf = path.rpartition(".")
-    parent = gm.get_submodule(parent_path) if parent_path else gm
+    parent: nn.Module = gm
+    for part in parent_path.split(".") if parent_path else ():
+        if part not in parent._modules:  # a group with no parameters has no module yet
+            parent.add_module(part, nn.Module())
+        child = parent._modules[part]
+        assert child is not None
+        parent = child
     if container is not None:
         parent._modules[leaf] = block  # the same key: its place in the order stays
     else:
