@@ -20,7 +20,6 @@ with its Agg backend (no display), in memory, and the file is written atomically
 
 from __future__ import annotations
 
-import io
 import json
 import os
 from collections.abc import Sequence
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from resgraph.errors import ResgraphError
-from resgraph.util import atomic_write
+from resgraph.util import save_figure
 
 #: The file a run folder keeps its per-epoch metrics in.
 METRICS = "metrics.jsonl"
@@ -145,13 +144,5 @@ def plot_runs(runs: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    image = io.BytesIO()
-    try:
-        fig.savefig(image, format=ext[1:], dpi=120)
-        atomic_write(out, image.getvalue())
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ResgraphError("RG747", f"cannot write the plot to '{out}': {reason}") from None
-    finally:
-        plt.close(fig)
+    save_figure(fig, out, "RG747", dpi=120)
     return out

@@ -25,16 +25,14 @@ path lengths in weighted layers: 3 distinct, mean 1.00
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import math
-import os
 import sys
 from collections.abc import Callable, Iterator
 
 from resgraph.analyze import Analysis, Connection
 from resgraph.errors import ResgraphError
-from resgraph.util import atomic_write, exact_count, sci
+from resgraph.util import exact_count, save_figure, sci
 
 
 def print_report(rep: Analysis, *, as_json: bool = False, blocks: bool = False,
@@ -318,14 +316,4 @@ def plot(rep: Analysis, path: str, units: bool = False) -> None:
                  f"paths, depth {rep.depth}, min depth {rep.min_depth}")
     ax.grid(axis="y", alpha=0.3)
     fig.tight_layout()
-    # drawn in memory, then written atomically: a failed write (a full disk) leaves the
-    # previous plot whole, and a link at ``path`` is replaced, never followed
-    image = io.BytesIO()
-    try:
-        fig.savefig(image, format=os.path.splitext(path)[1][1:].lower() or None)
-        atomic_write(path, image.getvalue())
-    except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ResgraphError("RG602", f"cannot write the plot to '{path}': {reason}") from None
-    finally:
-        plt.close(fig)
+    save_figure(fig, path, "RG602")

@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import io
 import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from typing import Any
+
+from resgraph.errors import ResgraphError
 
 
 def shape_text(shape: Sequence[int]) -> str:
@@ -106,6 +110,33 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def save_figure(fig: Any, path: str | os.PathLike[str], code: str, what: str = "the plot",
+                dpi: float | None = None) -> None:
+    """Draw a matplotlib figure in memory in the format of ``path``'s extension, write it
+    with :func:`atomic_write` (a failed write leaves the previous file whole, and a link at
+    ``path`` is replaced, never followed) and close the figure; a failure is ``code``.
+
+    >>> import tempfile, pathlib
+    >>> from matplotlib.figure import Figure
+    >>> out = pathlib.Path(tempfile.mkdtemp()) / "f.png"
+    >>> save_figure(Figure(), out, "RG602")
+    >>> out.read_bytes()[:4]
+    b'\\x89PNG'
+    """
+    import matplotlib.pyplot as plt
+
+    image = io.BytesIO()
+    try:
+        fig.savefig(image, format=os.path.splitext(path)[1][1:].lower() or None, dpi=dpi)
+        atomic_write(path, image.getvalue())
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise ResgraphError(code, f"cannot write {what} to '{os.fspath(path)}': "
+                            f"{reason}") from None
+    finally:
+        plt.close(fig)
 
 
 def _umask() -> int:

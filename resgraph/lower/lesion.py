@@ -43,6 +43,7 @@ from torch.utils.data import TensorDataset
 from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
 from resgraph.transform import Unit, delete_units, units
+from resgraph.util import save_figure
 
 #: The largest number of subsets of k units measured for each k by default.
 DEFAULT_SAMPLES = 5
@@ -307,10 +308,4 @@ def plot(results: Sequence[LesionResult], path: str | Path) -> None:
     ax2.grid(alpha=0.3)
     ax2.legend(fontsize=8)
     fig.tight_layout()
-    try:
-        fig.savefig(path, dpi=120)
-    except OSError as exc:
-        raise ResgraphError("RG753", f"cannot write the lesion plot to '{path}': "
-                            f"{exc.strerror or exc}") from None
-    finally:
-        plt.close(fig)
+    save_figure(fig, path, "RG753", "the lesion plot", dpi=120)
