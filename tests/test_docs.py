@@ -8,7 +8,6 @@ docs/language.md is the one ``scripts/make_op_table.py`` generates from the regi
 from __future__ import annotations
 
 import dataclasses
-import importlib.util
 import re
 from pathlib import Path
 from types import ModuleType
@@ -18,6 +17,7 @@ import pytest
 import resgraph
 from resgraph.ops import OPS, USER_OPS
 from resgraph.program import Limits, load_program
+from tests.loading import load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 FENCE = re.compile(r"^```rg\n(.*?)^```", re.S | re.M)
@@ -53,12 +53,7 @@ def test_code_block_elaborates(where: str, text: str) -> None:
 
 
 def _make_op_table() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_op_table",
-                                                  ROOT / "scripts" / "make_op_table.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("make_op_table", ROOT / "scripts" / "make_op_table.py")
 
 
 def test_op_table_is_generated_from_the_registry() -> None:

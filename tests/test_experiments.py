@@ -3,7 +3,6 @@ results of the full run are the ones docs/experiments.md quotes."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import re
 from pathlib import Path
@@ -11,17 +10,14 @@ from types import ModuleType
 
 import pytest
 
+from tests.loading import load_module
+
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs" / "experiments"
 
 
 def load_script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("experiments", ROOT / "scripts" /
-                                                  "experiments.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("experiments", ROOT / "scripts" / "experiments.py")
 
 
 @pytest.mark.slow

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 from pathlib import Path
+
+from tests.loading import load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_script():  # noqa: ANN201 - a module object
-    spec = importlib.util.spec_from_file_location("make_gallery", ROOT / "scripts" /
-                                                  "make_gallery.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_module("make_gallery", ROOT / "scripts" / "make_gallery.py")
 
 
 def test_gallery_is_current() -> None:

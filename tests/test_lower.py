@@ -29,6 +29,7 @@ from resgraph.lower.torch_ops import LOWERINGS, DropPath, SelfAttention
 from resgraph.ops import OPS
 from resgraph.program import load_program
 from tests import reference as ref
+from tests.loading import load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -636,15 +637,10 @@ network zoo() {
 
 def test_zoo_ops_in_a_package(tmp_path: Path) -> None:
     """A package of the zoo's ops rebuilds and loads its weights strictly."""
-    import importlib.util
-
     from resgraph.lower.package import write_package
 
     gm = resgraph.loads(ZOO_OPS).compile()
     folder = write_package(gm, tmp_path / "zoo", "zoo")
-    spec = importlib.util.spec_from_file_location("zoo_pkg", folder / "module.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_module("zoo_pkg", folder / "module.py")
     x = torch.randn(2, 3, 13, 13)
     assert torch.equal(mod.zoo()(x), gm(x))

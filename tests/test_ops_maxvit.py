@@ -11,7 +11,6 @@ grid mode, with rows H/s and columns W/s apart, to group (r % (H/s), c % (W/s)) 
 
 from __future__ import annotations
 
-import importlib.util
 import math
 from pathlib import Path
 
@@ -24,6 +23,7 @@ from resgraph.errors import ResgraphError
 from resgraph.lower.package import write_package
 from resgraph.lower.torch_ops import PartitionAttention
 from resgraph.ops import OPS, partition_keys
+from tests.loading import load_module
 
 
 def plain_partition_attention(m: PartitionAttention, x: torch.Tensor) -> torch.Tensor:
@@ -116,10 +116,7 @@ def test_partition_op_on_meta_and_in_a_package(tmp_path: Path) -> None:
     torch.manual_seed(0)
     gm = arch.compile().eval()
     folder = write_package(gm, tmp_path / "pkg", "maxvit_block")
-    spec = importlib.util.spec_from_file_location("pkg_maxvit_block", folder / "module.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_module("pkg_maxvit_block", folder / "module.py")
     model = mod.maxvit_block().eval()
     assert list(model.state_dict()) == list(gm.state_dict())
     x = torch.randn(2, 8, 4, 6)

@@ -8,7 +8,6 @@ Misuse gives a located error with a fix; none of these ops counts MACs.
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +18,7 @@ from torch import nn
 import resgraph
 from resgraph.lower.package import write_package
 from resgraph.ops import OPS, _window_out
+from tests.loading import load_module
 
 NEW_OPS = ("relu6", "hardswish", "hardsigmoid", "adaptiveavgpool", "permute", "reshape",
            "flatten", "slice", "shuffle", "layernorm", "scale", "maxpool", "avgpool")
@@ -303,10 +303,7 @@ def test_scale_package_loads_strictly(tmp_path: Path) -> None:
         for p in gm.parameters():
             p.copy_(torch.randn_like(p))
     folder = write_package(gm, tmp_path / "pkg", "convnext_stage")
-    spec = importlib.util.spec_from_file_location("pkg_convnext_stage", folder / "module.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_module("pkg_convnext_stage", folder / "module.py")
     model = mod.convnext_stage()  # loads model.safetensors with strict=True
     assert list(model.state_dict()) == list(gm.state_dict())
     x = torch.randn(2, 8, 6, 6)

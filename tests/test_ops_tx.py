@@ -22,6 +22,7 @@ import resgraph
 from resgraph.errors import ResgraphError
 from resgraph.lower.package import write_package
 from resgraph.ops import OPS
+from tests.loading import load_module
 
 
 def net(body: str, shape: str, dtype: str = "") -> str:
@@ -209,10 +210,7 @@ def test_attention_on_meta_and_in_a_package(tmp_path: Path) -> None:
     torch.manual_seed(0)
     gm = arch.compile().eval()
     folder = write_package(gm, tmp_path / "pkg", "tx_block")
-    spec = importlib.util.spec_from_file_location("pkg_tx_block", folder / "module.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_module("pkg_tx_block", folder / "module.py")
     model = mod.tx_block().eval()  # loads model.safetensors with strict=True
     assert list(model.state_dict()) == list(gm.state_dict())
     x = torch.randn(2, 5, 16)

@@ -23,6 +23,7 @@ from torch import fx, nn
 import resgraph
 import resgraph.cli
 from resgraph.lower.optimize import optimize_inference
+from tests.loading import load_module
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 
@@ -142,7 +143,6 @@ def test_in_place_add_gradients() -> None:
 
 def test_inference_package(tmp_path: Path) -> None:
     """`resgraph compile --optimize inference` writes the inference build as a package."""
-    import importlib.util
     import json
 
     from resgraph.lower.package import write_package
@@ -153,10 +153,7 @@ def test_inference_package(tmp_path: Path) -> None:
     randomise(plain)
     gm = optimize_inference(copy.deepcopy(plain).eval(), arch.inputs)
     folder = write_package(gm, tmp_path / "r18", "resnet18")
-    spec = importlib.util.spec_from_file_location("r18_pkg", folder / "module.py")
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = load_module("r18_pkg", folder / "module.py")
     model = mod.resnet18().eval()
     assert not any(isinstance(m, nn.BatchNorm2d) for m in model.modules())
     assert model.layer1[0].conv1.weight.is_contiguous(memory_format=torch.channels_last)
