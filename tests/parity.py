@@ -20,6 +20,20 @@ def outputs(y: object) -> tuple[torch.Tensor, ...]:
     return tuple(y) if isinstance(y, (tuple, list)) else (y,)  # type: ignore[arg-type]
 
 
+def randomise_bn(model: nn.Module, seed: int = 1) -> None:
+    """Random batch-norm statistics and affine parameters, so that eval mode means something
+    and a wrong batch-norm fold or a dropped term cannot hide."""
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                n = m.num_features
+                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
+                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
+                m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
+                m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
+
+
 def assert_parity(gm: nn.Module, theirs: nn.Module, x: torch.Tensor, atol: float = 1e-5,
                   every_grad_nonzero: bool = True) -> nn.Module:
     """Load ``theirs``'s state_dict into ``gm`` with ``strict=True``; in eval, every output

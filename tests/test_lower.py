@@ -30,6 +30,7 @@ from resgraph.ops import OPS
 from resgraph.program import load_program
 from tests import reference as ref
 from tests.loading import load_module
+from tests.parity import randomise_bn
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
@@ -111,18 +112,6 @@ def inputs_for(arch: resgraph.Architecture, batch: int = 2, device: str = "cpu",
 
 def as_tuple(y: Any) -> tuple[torch.Tensor, ...]:
     return y if isinstance(y, tuple) else (y,)
-
-
-def randomise_bn(model: nn.Module, seed: int = 1) -> None:
-    """Non-trivial batch-norm statistics and affine parameters, so eval mode means something."""
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():
-        for m in model.modules():
-            if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                m.running_mean.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(m.num_features, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(m.num_features, generator=gen) * 0.1)
 
 
 def copy_by_order(src: nn.Module, dst: nn.Module) -> None:

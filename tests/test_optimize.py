@@ -24,21 +24,9 @@ import resgraph
 import resgraph.cli
 from resgraph.lower.optimize import optimize_inference
 from tests.loading import load_module
+from tests.parity import randomise_bn
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-def randomise(model: nn.Module, seed: int = 1) -> None:
-    """Random batch-norm statistics and affines, so that a wrong fold cannot hide."""
-    gen = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._BatchNorm):
-            with torch.no_grad():
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
 
 
 CASES = [
@@ -55,7 +43,7 @@ def test_inference_build_matches_plain(file: str, network: str | None,
     arch = resgraph.load(str(EXAMPLES / file), network=network, **params)
     torch.manual_seed(0)
     plain = arch.compile()
-    randomise(plain)
+    randomise_bn(plain)
     plain.eval()
     keys = list(plain.state_dict())
     fast = optimize_inference(copy.deepcopy(plain), arch.inputs)
@@ -150,7 +138,7 @@ def test_inference_package(tmp_path: Path) -> None:
     arch = resgraph.load(str(EXAMPLES / "resnet18.rg"), classes=10)
     torch.manual_seed(0)
     plain = arch.compile()
-    randomise(plain)
+    randomise_bn(plain)
     gm = optimize_inference(copy.deepcopy(plain).eval(), arch.inputs)
     folder = write_package(gm, tmp_path / "r18", "resnet18")
     mod = load_module("r18_pkg", folder / "module.py")

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 import resgraph
-from tests.parity import assert_parity
+from tests.parity import assert_parity, randomise_bn
 from tests.reference import alexnet as ref_alexnet
 from tests.reference import densenet as ref_densenet
 from tests.reference import googlenet as ref_googlenet
@@ -90,19 +90,6 @@ def test_published_params_and_macs(name: str) -> None:
 # ---------------------------------------------------------------- one network per family
 
 
-def randomise(model: nn.Module, seed: int = 1) -> None:
-    """Random batch-norm statistics and affine parameters, so that no term is hidden."""
-    gen = torch.Generator().manual_seed(seed)
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            with torch.no_grad():
-                n = m.num_features
-                m.running_mean.copy_(torch.randn(n, generator=gen) * 0.1)
-                m.running_var.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.weight.copy_(torch.rand(n, generator=gen) + 0.5)
-                m.bias.copy_(torch.randn(n, generator=gen) * 0.1)
-
-
 FAMILIES: list[tuple[str, Callable[[], nn.Module], int, dict[str, object]]] = [
     ("alexnet", lambda: ref_alexnet.alexnet(10), 64, {"classes": 10}),
     ("vgg11_bn", lambda: ref_vgg.vgg(11, True, 10), 32, {"classes": 10}),
@@ -122,7 +109,7 @@ def test_family_matches_reference(name: str, build: Callable[[], nn.Module], siz
                                   sets: dict[str, object]) -> None:
     torch.manual_seed(0)
     theirs = build()
-    randomise(theirs)
+    randomise_bn(theirs)
     gm = load(name, size=size, **sets).compile()
     assert list(gm.state_dict()) == list(theirs.state_dict()) or name == "inception_v3"
     x = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(2))
