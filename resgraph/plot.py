@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from resgraph.errors import ResgraphError
-from resgraph.util import save_figure
+from resgraph.util import os_reason, save_figure
 
 #: The file a run folder keeps its per-epoch metrics in.
 METRICS = "metrics.jsonl"
@@ -50,8 +50,7 @@ folder written by resgraph train --out
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
     except (OSError, UnicodeDecodeError) as exc:
-        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ResgraphError("RG746", f"{path}: cannot read it ({why}); give a folder "
+        raise ResgraphError("RG746", f"{path}: cannot read it ({os_reason(exc)}); give a folder "
                             "written by resgraph train --out") from None
     rows: list[dict[str, Any]] = []
     for number, line in enumerate(lines, 1):

@@ -22,6 +22,7 @@ from resgraph.errors import ResgraphError, Span
 from resgraph.evaluate import BUILTIN_FUNCTIONS, DEFAULT_INT_BITS, Scope, UserFunction, evaluate
 from resgraph.ops import OPS
 from resgraph.parse import parse
+from resgraph.util import os_reason
 
 RESERVED_BLOCK_NAMES = frozenset(OPS) | frozenset(BUILTIN_FUNCTIONS)
 
@@ -123,8 +124,7 @@ def _read(path: str, limits: Limits, span: Span | None, follow: bool = True,
     try:
         fd = os.open(path, flags)
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the path
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ResgraphError("RG006", f"cannot read '{shown}': {reason}", span) from None
+        raise ResgraphError("RG006", f"cannot read '{shown}': {os_reason(exc)}", span) from None
     try:
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):

@@ -112,6 +112,16 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
         raise
 
 
+def os_reason(exc: BaseException) -> str:
+    """Why an operation failed, for a message: an OSError's ``strerror`` ("No such file or
+    directory"), else the exception's text.
+
+    >>> os_reason(FileNotFoundError(2, "No such file or directory")), os_reason(ValueError("x"))
+    ('No such file or directory', 'x')
+    """
+    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+
+
 def save_figure(fig: Any, path: str | os.PathLike[str], code: str, what: str = "the plot",
                 dpi: float | None = None) -> None:
     """Draw a matplotlib figure in memory in the format of ``path``'s extension, write it
@@ -132,9 +142,8 @@ def save_figure(fig: Any, path: str | os.PathLike[str], code: str, what: str = "
         fig.savefig(image, format=os.path.splitext(path)[1][1:].lower() or None, dpi=dpi)
         atomic_write(path, image.getvalue())
     except (OSError, ValueError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise ResgraphError(code, f"cannot write {what} to '{os.fspath(path)}': "
-                            f"{reason}") from None
+                            f"{os_reason(exc)}") from None
     finally:
         plt.close(fig)
 

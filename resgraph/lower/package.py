@@ -51,6 +51,7 @@ from resgraph.ir import Architecture
 from resgraph.lower.build import compile_arch
 from resgraph.lower.codegen import block_hparams, generate
 from resgraph.lower.torch_ops import PACKAGE_CLASSES
+from resgraph.util import os_reason
 
 #: The config file that marks a folder as a package resgraph wrote.
 CONFIG = "resgraph.json"
@@ -310,7 +311,7 @@ def _check_output(raw: str, force: bool) -> Path | None:
     except FileNotFoundError:
         return None
     except (OSError, ValueError) as exc:  # ValueError: a NUL in the name
-        raise _refuse("RG703", raw, _reason(exc)) from None
+        raise _refuse("RG703", raw, os_reason(exc)) from None
     if not stat.S_ISDIR(info.st_mode):
         raise _refuse("RG703", raw, "it is a file; give a folder name, e.g. -o build/mynet")
     real = Path(os.path.realpath(out))
@@ -327,12 +328,8 @@ def _output_folder(raw: str, force: bool) -> Path:
     try:
         Path(raw).mkdir(parents=True, exist_ok=True)
     except (OSError, ValueError) as exc:
-        raise _refuse("RG703", raw, _reason(exc)) from None
+        raise _refuse("RG703", raw, os_reason(exc)) from None
     return Path(os.path.realpath(raw))
-
-
-def _reason(exc: BaseException) -> str:
-    return exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
 
 
 def _check_owner(real: Path, raw: str, force: bool) -> None:
@@ -418,7 +415,7 @@ def write_package(gm: fx.GraphModule, folder: str | os.PathLike[str], name: str,
             finally:
                 shutil.rmtree(stage, ignore_errors=True)
     except (OSError, ValueError, SafetensorError) as exc:  # a full disk, a vanished folder
-        raise _refuse("RG703", raw, _reason(exc)) from None
+        raise _refuse("RG703", raw, os_reason(exc)) from None
     return Path(raw)
 
 
