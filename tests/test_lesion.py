@@ -14,12 +14,13 @@ from safetensors.torch import save_file
 
 import resgraph
 from resgraph.cli import main as cli
-from resgraph.lower.lesion import accuracy, lesion, load_into, read_weights
-from resgraph.lower.train import load_digits
+from resgraph.lower.lesion import lesion, load_into, read_weights
+from resgraph.lower.train import accuracy, load_digits
 from resgraph.transform import delete_units, plain, units
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples"
+CPU = torch.device("cpu")
 
 UNITS = """
 block unit(c, stride=1) {
@@ -111,12 +112,12 @@ def test_lesion_measures_every_unit_and_every_subset() -> None:
     weights = trained_like(arch)
     test = load_digits((1, 8, 8))[1]
     r = lesion(arch, weights, test, samples=5)
-    assert r.baseline == accuracy(load_into(arch, weights), test)
+    assert r.baseline == accuracy(load_into(arch, weights), test, CPU)
     assert [d.unit for d in r.single] == ["a", "b", "c"]
     assert {k: len(v) for k, v in r.random.items()} == {1: 3, 2: 3, 3: 1}  # all subsets
     assert sorted(r.random[1]) == sorted(d.accuracy for d in r.single)
     assert r.random[3] == [accuracy(load_into(delete_units(arch, ["a", "b", "c"]), weights),
-                                    test)]
+                                    test, CPU)]
     few = lesion(arch, weights, test, samples=2, seed=1)
     assert {k: len(v) for k, v in few.random.items()} == {1: 3, 2: 2, 3: 1}  # k=1: all
     assert few.random[1] == r.random[1]
@@ -136,7 +137,7 @@ def test_lesion_cli_reads_a_run_and_draws(tmp_path: Path,
     assert cli(["lesion", str(EXAMPLES / "highway_mlp.rg"), "--weights", str(run),
                 "-o", str(out)]) == 0
     text = capsys.readouterr().out
-    base = accuracy(load_into(plain(arch), weights), load_digits((64,))[1])
+    base = accuracy(load_into(plain(arch), weights), load_digits((64,))[1], CPU)
     assert f"highway_mlp (plain): test accuracy {base:.2%} on 360 samples" in text
     assert "highway_1  plain" in text and "            3        1" in text
     assert out.stat().st_size > 10_000 and out.read_bytes()[:4] == b"\x89PNG"

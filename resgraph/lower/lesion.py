@@ -42,6 +42,7 @@ from torch.utils.data import TensorDataset
 
 from resgraph.errors import ResgraphError
 from resgraph.ir import Architecture
+from resgraph.lower.train import accuracy
 from resgraph.transform import Unit, delete_units, units
 from resgraph.util import save_figure
 
@@ -156,17 +157,6 @@ def load_into(arch: Architecture, weights: Mapping[str, torch.Tensor],
 
 
 @torch.no_grad()
-def accuracy(model: torch.nn.Module, data: TensorDataset, device: torch.device | str = "cpu",
-             batch_size: int = 512) -> float:
-    """The fraction of ``data`` that ``model`` classifies correctly."""
-    x_all, y_all = data.tensors
-    correct = 0
-    for i in range(0, len(y_all), batch_size):
-        x, y = x_all[i:i + batch_size].to(device), y_all[i:i + batch_size].to(device)
-        correct += int((model(x).argmax(1) == y).sum())
-    return correct / len(y_all)
-
-
 def check_samples(samples: int) -> None:
     """RG752 unless ``samples`` is a positive int."""
     if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
@@ -194,7 +184,8 @@ def lesion(arch: Architecture, weights: Mapping[str, torch.Tensor], test: Tensor
     found = deletable_units(arch)
 
     def measure(names: Sequence[str]) -> float:
-        return accuracy(load_into(delete_units(arch, names), weights, device), test, device)
+        return accuracy(load_into(delete_units(arch, names), weights, device), test,
+                        torch.device(device))
 
     result = LesionResult(arch.name, plain, measure([]), [], samples=samples,
                           test_size=len(test))
